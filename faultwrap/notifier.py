@@ -1,0 +1,407 @@
+"""The notification core: one notifier per process, shared by every emitter.
+
+Legacy emitters, versioned objects and FaultWrapper all go through ``Notifier.notify``:
+it checks (cheaply) whether anything would be sent, builds the payload only then,
+makes oslo.messaging's exact envelope on the caller's thread and hands it to
+``delivery.Delivery``. The sender thread passes it to the configured oslo.messaging
+drivers. The transport and drivers are made lazily and made again when the process
+id changes, so a notifier works in every worker of a forking server.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import oslo_messaging
+from oslo_config import cfg
+from oslo_context import context as oslo_context
+from oslo_messaging.notify import messaging as messaging_driver
+from oslo_serialization import jsonutils
+from oslo_utils import timeutils
+
+from faultwrap import conf as fw_conf
+from faultwrap import delivery as fw_delivery
+
+LOG = logging.getLogger(__name__)
+
+#: Rank of each oslo.messaging priority for the ``notification_level`` threshold.
+#: ``audit`` ranks with info and ``sample`` with debug.
+LEVEL_RANK = {
+    "debug": 0,
+    "sample": 0,
+    "info": 1,
+    "audit": 1,
+    "warn": 2,
+    "warning": 2,
+    "error": 3,
+    "critical": 4,
+}
+
+#: The priority string on the wire, as oslo.messaging's own methods send it.
+WIRE_PRIORITY = {
+    "debug": "DEBUG",
+    "sample": "SAMPLE",
+    "info": "INFO",
+    "audit": "AUDIT",
+    "warn": "WARN",
+    "warning": "WARN",
+    "error": "ERROR",
+    "critical": "CRITICAL",
+}
+
+#: Payload argument: the payload itself, or a callable that builds it (only when sent).
+Payload = Mapping[str, Any] | Callable[[], Any] | Any
+
+
+def _payload_fallback(value: Any) -> str:
+    """Make any object JSON-safe rather than lose the notification."""
+    try:
+        return str(value)
+    except Exception:
+        return f"<unprintable {type(value).__name__}>"
+
+
+def to_primitive(payload: Any) -> Any:
+    """The JSON-safe form of a payload (datetimes as ISO strings, objects via str)."""
+    return jsonutils.to_primitive(payload, convert_instances=True, fallback=_payload_fallback)
+
+
+def resolve_context(ctxt: Any = None) -> oslo_context.RequestContext:
+    """A RequestContext for the envelope: the given one, the current one, or an empty one.
+
+    Plain dicts are turned into a RequestContext: oslo.messaging would replace a dict
+    with ``{}`` and lose the request id.
+    """
+    if isinstance(ctxt, oslo_context.RequestContext):
+        return ctxt
+    if isinstance(ctxt, Mapping):
+        return oslo_context.RequestContext.from_dict(dict(ctxt), overwrite=False)
+    if ctxt is not None and hasattr(ctxt, "redacted_copy"):
+        return ctxt
+    current = oslo_context.get_current()
+    if current is not None:
+        return current
+    return oslo_context.RequestContext(is_admin=True, overwrite=False)
+
+
+def redact_context(ctxt: Any) -> Any:
+    """``ctxt.redacted_copy()`` without disturbing the thread's current context.
+
+    oslo.context's constructor stores the copy as the thread's current context; the
+    caller's own current context is put back afterwards.
+    """
+    store = oslo_context._request_store  # no public "clear" exists in oslo.context
+    previous = getattr(store, "context", None)
+    try:
+        return ctxt.redacted_copy()
+    finally:
+        store.context = previous
+
+
+def register_oslo_notification_opts(conf: cfg.ConfigOpts) -> None:
+    """Register ``[oslo_messaging_notifications]`` so its options can be read early."""
+    from oslo_messaging import opts as oslo_messaging_opts
+
+    for group, opts in oslo_messaging_opts.list_opts():
+        if group == "oslo_messaging_notifications":
+            conf.register_opts(opts, group=group)
+
+
+class _ProcessState:
+    """Everything that must not cross a fork: transport, drivers, sender thread."""
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        self.pid = os.getpid()
+        self.conf = conf
+        self.transport = oslo_messaging.get_notification_transport(conf)
+        ns = conf.notifications
+        retry = ns.delivery_retry
+        # Two oslo.messaging Notifiers only to load the configured drivers (stevedore):
+        # one on the legacy topics, one on the versioned topics.
+        self.legacy = oslo_messaging.Notifier(self.transport, retry=retry)
+        self.versioned = oslo_messaging.Notifier(
+            self.transport, retry=retry, topics=list(ns.versioned_notifications_topics)
+        )
+        self.retry = retry
+        self.delivery = fw_delivery.Delivery(
+            self._send, queue_size=ns.delivery_queue_size, sync=ns.delivery_sync
+        )
+
+    def _send(self, item: tuple) -> None:
+        versioned, ctxt, message, priority = item
+        notifier = self.versioned if versioned else self.legacy
+        failures = []
+        for ext in notifier._driver_mgr.extensions:
+            try:
+                _send_to_driver(ext.obj, ctxt, message, priority, self.retry)
+            except Exception as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
+
+    def close(self, timeout: float | None) -> None:
+        self.delivery.close(timeout)
+        try:
+            self.transport.cleanup()
+        except Exception:  # best effort at exit
+            LOG.debug("transport cleanup failed", exc_info=True)
+
+
+def _send_to_driver(driver: Any, ctxt: Any, message: dict, priority: str, retry: int) -> None:
+    """One driver, one message; raises when it was not delivered.
+
+    The messaging drivers log the whole message (payload included) and swallow the
+    error; faultwrap calls the transport as they would, so failures are counted and
+    no payload reaches the log.
+    """
+    if isinstance(driver, messaging_driver.MessagingDriver):
+        for topic in driver.topics:
+            target = oslo_messaging.Target(topic=f"{topic}.{priority.lower()}")
+            driver.transport._send_notification(
+                target, ctxt, message, version=driver.version, retry=retry
+            )
+    else:
+        driver.notify(ctxt, message, priority, retry)
+
+
+class NotificationCore:
+    """The notifier machinery for one ``ConfigOpts`` in one process."""
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        fw_conf.register_opts(conf)
+        register_oslo_notification_opts(conf)
+        self.conf = conf
+        self._lock = threading.Lock()
+        self._state: _ProcessState | None = None
+
+    # -- switches, read per call so config overrides take effect at once ---------------
+
+    def drivers_enabled(self) -> bool:
+        """False for oslo's default ``driver = []`` and for ``noop`` alone."""
+        drivers = self.conf.oslo_messaging_notifications.driver
+        return any(d and d != "noop" for d in drivers)
+
+    def format_enabled(self, versioned: bool) -> bool:
+        fmt = self.conf.notifications.notification_format
+        return fmt == "both" or fmt == ("versioned" if versioned else "unversioned")
+
+    def level_enabled(self, priority: str) -> bool:
+        threshold = self.conf.notifications.notification_level
+        if threshold is None:
+            return True
+        return LEVEL_RANK.get(priority.lower(), 1) >= LEVEL_RANK[threshold]
+
+    def is_enabled(self, versioned: bool = False, priority: str = "info") -> bool:
+        """Would a notification of this format and priority be sent at all?"""
+        return (
+            self.drivers_enabled()
+            and self.format_enabled(versioned)
+            and self.level_enabled(priority)
+        )
+
+    def host(self) -> str:
+        return fw_conf.host(self.conf)
+
+    # -- process state ---------------------------------------------------------------------
+
+    def state(self) -> _ProcessState:
+        state = self._state
+        if state is not None and state.pid == os.getpid():
+            return state
+        with self._lock:
+            state = self._state
+            if state is None or state.pid != os.getpid():
+                # After a fork the parent's transport is abandoned, never used or closed
+                # here: its sockets belong to the parent.
+                state = _ProcessState(self.conf)
+                self._state = state
+        return state
+
+    def submit(self, versioned: bool, ctxt: Any, message: dict, priority: str) -> bool:
+        return self.state().delivery.submit((versioned, ctxt, message, priority))
+
+    def flush(self, timeout: float | None = None) -> bool:
+        state = self._state
+        if state is None or state.pid != os.getpid():
+            return True
+        return state.delivery.flush(timeout)
+
+    def stats(self) -> dict[str, Any]:
+        state = self._state
+        if state is None or state.pid != os.getpid():
+            return {
+                "queued": 0,
+                "delivered": 0,
+                "dropped": dict.fromkeys(fw_delivery.DROP_REASONS, 0),
+                "pending": 0,
+                "last_error": None,
+            }
+        return state.delivery.stats()
+
+    def close(self, timeout: float | None = None) -> None:
+        """Flush with a deadline and release the transport (at exit, or in tests)."""
+        with self._lock:
+            state, self._state = self._state, None
+        if state is not None and state.pid == os.getpid():
+            state.close(self.conf.notifications.delivery_flush_timeout if timeout is None else timeout)
+
+    def _forget_after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._state = None
+
+    # -- handles ---------------------------------------------------------------------------
+
+    def get_notifier(self, service: str, host: str | None = None) -> Notifier:
+        """Legacy notifier, publisher ``<service>.<host>``."""
+        return Notifier(self, f"{service}.{host or self.host()}", versioned=False)
+
+    def get_versioned_notifier(self, publisher_id: str) -> Notifier:
+        """Versioned notifier for a ready publisher id (``<binary>:<host>``)."""
+        return Notifier(self, publisher_id, versioned=True)
+
+
+class Notifier:
+    """A publisher's handle on the core, with oslo.messaging's priority methods.
+
+    ``payload`` may be a callable: it is called only when the notification will really
+    be sent, so disabled notifications cost no payload work. Nothing here raises into
+    the caller; failures are logged with the event type.
+    """
+
+    def __init__(self, core: NotificationCore, publisher_id: str, versioned: bool) -> None:
+        self.core = core
+        self.publisher_id = publisher_id
+        self.versioned = versioned
+
+    def prepare(self, publisher_id: str) -> Notifier:
+        return Notifier(self.core, publisher_id, self.versioned)
+
+    def is_enabled(self, priority: str = "info") -> bool:
+        return self.core.is_enabled(self.versioned, priority)
+
+    def notify(self, ctxt: Any, event_type: str, payload: Payload, priority: str) -> bool:
+        """Build and queue one notification; True if it was handed to delivery."""
+        if not self.is_enabled(priority):
+            return False
+        try:
+            message = self.build_message(event_type, payload, priority)
+            safe_ctxt = redact_context(resolve_context(ctxt))
+        except Exception:
+            LOG.exception("faultwrap could not build the %s notification", event_type)
+            return False
+        return self.core.submit(self.versioned, safe_ctxt, message, message["priority"])
+
+    def build_message(self, event_type: str, payload: Payload, priority: str) -> dict[str, Any]:
+        """oslo.messaging's envelope, built exactly as ``Notifier._notify`` builds it."""
+        if callable(payload):
+            payload = payload()
+        return {
+            "message_id": str(uuid.uuid4()),
+            "publisher_id": self.publisher_id,
+            "event_type": event_type,
+            "priority": WIRE_PRIORITY.get(priority.lower(), priority.upper()),
+            "payload": to_primitive(payload),
+            "timestamp": str(timeutils.utcnow()),
+        }
+
+    def audit(self, ctxt: Any, event_type: str, payload: Payload) -> bool:
+        return self.notify(ctxt, event_type, payload, "audit")
+
+    def debug(self, ctxt: Any, event_type: str, payload: Payload) -> bool:
+        return self.notify(ctxt, event_type, payload, "debug")
+
+    def info(self, ctxt: Any, event_type: str, payload: Payload) -> bool:
+        return self.notify(ctxt, event_type, payload, "info")
+
+    def warn(self, ctxt: Any, event_type: str, payload: Payload) -> bool:
+        return self.notify(ctxt, event_type, payload, "warn")
+
+    warning = warn
+
+    def error(self, ctxt: Any, event_type: str, payload: Payload) -> bool:
+        return self.notify(ctxt, event_type, payload, "error")
+
+    def critical(self, ctxt: Any, event_type: str, payload: Payload) -> bool:
+        return self.notify(ctxt, event_type, payload, "critical")
+
+    def sample(self, ctxt: Any, event_type: str, payload: Payload) -> bool:
+        return self.notify(ctxt, event_type, payload, "sample")
+
+
+# -- the process-wide cores ------------------------------------------------------------
+
+_CORES: dict[int, NotificationCore] = {}
+_CORES_LOCK = threading.Lock()
+
+
+def get_core(conf: cfg.ConfigOpts | None = None) -> NotificationCore:
+    """The one core for ``conf`` (default ``cfg.CONF``) in this process."""
+    conf = cfg.CONF if conf is None else conf
+    core = _CORES.get(id(conf))
+    if core is not None and core.conf is conf:
+        return core
+    with _CORES_LOCK:
+        core = _CORES.get(id(conf))
+        if core is None or core.conf is not conf:
+            core = NotificationCore(conf)
+            _CORES[id(conf)] = core
+    return core
+
+
+def get_notifier(service: str, host: str | None = None, conf: cfg.ConfigOpts | None = None) -> Notifier:
+    """Legacy (unversioned) notifier with publisher ``<service>.<host>``."""
+    return get_core(conf).get_notifier(service, host)
+
+
+def get_versioned_notifier(publisher_id: str, conf: cfg.ConfigOpts | None = None) -> Notifier:
+    """Versioned notifier; ``publisher_id`` is ready-made (``<binary>:<host>``)."""
+    return get_core(conf).get_versioned_notifier(publisher_id)
+
+
+def stats(conf: cfg.ConfigOpts | None = None) -> dict[str, Any]:
+    """Delivery counters of this process: queued, delivered, dropped by reason, last error."""
+    return get_core(conf).stats()
+
+
+def flush(timeout: float | None = None, conf: cfg.ConfigOpts | None = None) -> bool:
+    """Wait up to ``timeout`` seconds for queued notifications; False if some remain."""
+    return get_core(conf).flush(timeout)
+
+
+def reset(conf: cfg.ConfigOpts | None = None) -> None:
+    """Close and forget the core(s): after a config change, and between tests."""
+    with _CORES_LOCK:
+        if conf is None:
+            cores = list(_CORES.values())
+            _CORES.clear()
+        else:
+            core = _CORES.pop(id(conf), None)
+            cores = [core] if core is not None else []
+    for core in cores:
+        core.close(timeout=0)
+
+
+def _close_all_at_exit() -> None:
+    for core in list(_CORES.values()):
+        try:
+            core.close()
+        except Exception:
+            LOG.debug("faultwrap: closing a notifier core at exit failed", exc_info=True)
+
+
+def _after_fork_in_child() -> None:
+    global _CORES_LOCK
+    _CORES_LOCK = threading.Lock()
+    for core in _CORES.values():
+        core._forget_after_fork()
+
+
+atexit.register(_close_all_at_exit)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
