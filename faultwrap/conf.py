@@ -103,10 +103,68 @@ delivery_opts = [
 ]
 
 
+#: ``instance_usage_audit_period``: a unit, optionally ``@offset`` within its range
+#: (minute of the hour, hour of the day, day 1-28 of the month, month of the year).
+AUDIT_PERIOD_PATTERN = (
+    r"^(hour(@([0-9]|[1-5][0-9]))?|day(@([0-9]|1[0-9]|2[0-3]))?"
+    r"|month(@([1-9]|1[0-9]|2[0-8]))?|year(@([1-9]|1[0-2]))?)$"
+)
+
+#: One ``disabled_notifications`` entry: dotted names, optionally ending in ``.*``.
+DISABLED_ENTRY_PATTERN = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?$"
+
+legacy_emitter_opts = [
+    cfg.BoolOpt(
+        "notify_on_unchanged_state",
+        default=True,
+        help="With notify_on_state_change set, also send compute.instance.update for "
+        "saves that change no watched state (old and new states are then the current "
+        "ones), as Nova does. True by default so Nova's consumers see the same stream; "
+        "set False to send only state transitions and renames, sparing the broker the "
+        "one-notification-per-save storm.",
+    ),
+    cfg.StrOpt(
+        "instance_usage_audit_period",
+        default="month",
+        regex=AUDIT_PERIOD_PATTERN,
+        deprecated_opts=[cfg.DeprecatedOpt("instance_usage_audit_period", group="DEFAULT")],
+        help="Period of compute.instance.exists usage audits: hour, day, month or year, "
+        "optionally @offset (hour@N: minute N; day@N: N:00 UTC; month@N: day N, 1-28; "
+        "year@N: month N). Monthly by default, as Nova and the billing systems that "
+        "read it. The historical [DEFAULT] instance_usage_audit_period is honoured.",
+    ),
+    cfg.ListOpt(
+        "disabled_notifications",
+        default=[],
+        item_type=cfg.types.String(regex=DISABLED_ENTRY_PATTERN),
+        deprecated_opts=[cfg.DeprecatedOpt("disabled_notifications", group="DEFAULT")],
+        help="Legacy event types not to send: an exact type (image.create) or a group, "
+        "which silences every type continuing it after a dot (image or image.* for all "
+        "image events; image.member for image.member.* only; task). Empty by default: "
+        "nothing is silenced unasked. Glance's [DEFAULT] disabled_notifications is "
+        "honoured.",
+    ),
+]
+
+
 def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register faultwrap's options on ``conf`` (idempotent)."""
     conf.register_opts(notification_opts, group=NOTIFICATIONS_GROUP)
     conf.register_opts(delivery_opts, group=NOTIFICATIONS_GROUP)
+    conf.register_opts(legacy_emitter_opts, group=NOTIFICATIONS_GROUP)
+
+
+def validate(conf: cfg.ConfigOpts) -> None:
+    """Read every faultwrap option once, so that a bad value in a config file fails now.
+
+    oslo.config checks a value only when it is read; this turns a typo into an error at
+    start-up (``ConfigFileValueError`` naming the option and the file) instead of in the
+    first request that notifies.
+    """
+    register_opts(conf)
+    for group, opts in list_opts():
+        for opt in opts:
+            getattr(conf[group], opt.dest)
 
 
 def host(conf: cfg.ConfigOpts) -> str:
@@ -123,4 +181,4 @@ def host(conf: cfg.ConfigOpts) -> str:
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     """Options for ``oslo-config-generator --namespace faultwrap``."""
-    return [(NOTIFICATIONS_GROUP, notification_opts + delivery_opts)]
+    return [(NOTIFICATIONS_GROUP, notification_opts + delivery_opts + legacy_emitter_opts)]
