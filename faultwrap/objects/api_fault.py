@@ -1,0 +1,102 @@
+"""The versioned ``api.fault``: one per fault FaultWrapper answers (namespace faultwrap).
+
+FaultWrapper builds the fault mapping (already scrubbed) and calls ``emit``; the legacy
+``api.fault`` is sent separately. ``emit`` never raises: a notification problem must not
+turn one fault into two.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from oslo_config import cfg
+
+from faultwrap import notifier as fw_notifier
+from faultwrap.objects import base, fields
+
+LOG = logging.getLogger(__name__)
+
+#: The binary in the publisher id ``faultwrap-api:<host>``.
+BINARY = "faultwrap-api"
+
+#: The keys of the mapping ``emit`` takes, which are also the payload's fields.
+FAULT_KEYS = (
+    "url",
+    "method",
+    "status",
+    "exception_class",
+    "message",
+    "request_id",
+    "global_request_id",
+    "fingerprint",
+    "user_id",
+    "project_id",
+)
+
+
+@base.FaultwrapObjectRegistry.register
+class ApiFaultPayload(base.NotificationPayloadBase):
+    """What failed (url, method, status, exception class, safe message) and for whom."""
+
+    SCHEMA: ClassVar[dict] = {name: ("fault", name) for name in FAULT_KEYS}
+    # Version 1.0: Initial version
+    VERSION = "1.0"
+
+    fields: ClassVar[dict] = {
+        "url": fields.StringField(),
+        "method": fields.StringField(),
+        "status": fields.IntegerField(),
+        "exception_class": fields.StringField(nullable=True),
+        "message": fields.StringField(nullable=True),
+        "request_id": fields.StringField(nullable=True),
+        "global_request_id": fields.StringField(nullable=True),
+        "fingerprint": fields.StringField(nullable=True),
+        "user_id": fields.StringField(nullable=True),
+        "project_id": fields.StringField(nullable=True),
+    }
+
+
+@base.notification_sample("api.fault.json")
+@base.FaultwrapObjectRegistry.register
+class ApiFaultNotification(base.NotificationBase):
+    # Version 1.0: Initial version
+    VERSION = "1.0"
+
+    fields: ClassVar[dict] = {"payload": fields.ObjectField("ApiFaultPayload")}
+
+
+def emit(
+    context: Any,
+    fault: Mapping[str, Any],
+    conf: cfg.ConfigOpts | None = None,
+    host: str | None = None,
+) -> None:
+    """Send ``api.fault`` (ERROR) for one fault, if versioned output is on.
+
+    ``fault`` has the keys in ``FAULT_KEYS``; missing optional keys become null.
+    ``[notifications] notify_api_faults`` is honoured here too, so a caller that
+    forgets to check it cannot start a notification storm. Never raises, except in
+    strict mode (tests).
+    """
+    try:
+        core = fw_notifier.get_core(conf)
+        if not core.conf.notifications.notify_api_faults:
+            return
+        if not base.versioned_enabled(conf, fields.NotificationLevel.ERROR):
+            return
+        publisher = base.NotificationPublisher(binary=BINARY, host=host or core.host())
+        event_type = base.EventType(object="api", action="fault")
+    except Exception as exc:  # noqa: BLE001 - report_error raises (strict) or logs
+        base.report_error("api.fault", exc)
+        return
+    base.emit_notification(
+        context,
+        ApiFaultNotification,
+        level=fields.NotificationLevel.ERROR,
+        event_type=event_type,
+        publisher=publisher,
+        sources={"fault": fault},
+        conf=conf,
+    )

@@ -1,0 +1,477 @@
+"""The versioned notification framework, on oslo.versionedobjects.
+
+A notification is a ``NotificationBase`` subclass (level, event type, publisher and a
+``payload`` field) and its payload a ``NotificationPayloadBase`` subclass whose
+``SCHEMA`` says where each field comes from. ``emit()`` sends the payload's primitive
+through the notifier core's versioned notifier, so format routing, topics, the level
+threshold and non-blocking delivery are the core's.
+
+Errors while building or emitting are logged with the event type and never reach the
+caller (Ironic's pattern: a notification must not break the operation it reports),
+except in strict mode, which tests switch on to see the error itself: see ``STRICT``.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar
+
+from oslo_config import cfg
+from oslo_versionedobjects import base as ovo_base
+from oslo_versionedobjects import exception as ovo_exception
+
+from faultwrap import notifier as fw_notifier
+from faultwrap.objects import fields
+
+LOG = logging.getLogger(__name__)
+
+#: Strict mode: errors while building or emitting are raised instead of logged. Off in
+#: production; tests switch it on with ``strict()`` (or a downstream test suite with
+#: FAULTWRAP_STRICT_NOTIFICATIONS=1) so that a broken notification fails the test.
+STRICT = os.environ.get("FAULTWRAP_STRICT_NOTIFICATIONS") == "1"
+
+
+@contextlib.contextmanager
+def strict(enabled: bool = True) -> Iterator[None]:
+    """Raise notification errors instead of logging them, for the ``with`` block."""
+    global STRICT
+    previous, STRICT = STRICT, enabled
+    try:
+        yield
+    finally:
+        STRICT = previous
+
+
+class NotificationError(Exception):
+    """A notification could not be built or emitted (a bug in the caller's code)."""
+
+
+class NotificationSchemaError(NotificationError):
+    """``populate_schema`` could not fill a payload field from its source."""
+
+
+class NotificationPayloadError(NotificationError):
+    """``emit`` was given a payload that is not ready to be sent."""
+
+
+def report_error(event_type: str, exc: BaseException) -> None:
+    """Raise ``exc`` in strict mode; otherwise log it with the event type.
+
+    Expected errors (bad schema, bad values) are a WARNING with the message only; any
+    other exception gets a traceback. Payload values are never logged.
+    """
+    if STRICT:
+        raise exc
+    expected = (NotificationError, ValueError, TypeError, ovo_exception.VersionedObjectsException)
+    if isinstance(exc, expected):
+        LOG.warning(
+            "faultwrap: %s notification not sent: %s: %s", event_type, type(exc).__name__, exc
+        )
+    else:
+        LOG.error("faultwrap: %s notification not sent", event_type, exc_info=exc)
+
+
+def versioned_enabled(conf: cfg.ConfigOpts | None = None, level: str | None = None) -> bool:
+    """Would a versioned notification (of ``level``, if given) be sent at all?
+
+    False for the ``[]``/``noop`` drivers, for ``notification_format = unversioned`` and
+    for levels under ``notification_level``. Cheap: read it before building anything.
+    """
+    core = fw_notifier.get_core(conf)
+    if not (core.drivers_enabled() and core.format_enabled(True)):
+        return False
+    return level is None or core.level_enabled(level)
+
+
+# -- sources ---------------------------------------------------------------------------
+
+class _Missing:
+    """What ``read_source`` returns for a field its source does not have (falsy)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+MISSING: Any = _Missing()
+
+
+def read_source(source: Any, name: str) -> Any:
+    """``source[name]`` for mappings, ``source.name`` otherwise; ``MISSING`` if absent.
+
+    Missing means: no such key or attribute, or a versioned object that cannot load it
+    (oslo raises NotImplementedError for an unset, non-lazy-loadable field).
+    """
+    if isinstance(source, Mapping):
+        return source.get(name, MISSING)
+    try:
+        return getattr(source, name)
+    except (AttributeError, NotImplementedError):
+        return MISSING
+
+
+def changed_fields(before: Any, after: Any, names: Iterable[str]) -> set[str]:
+    """The ``names`` whose value differs between two sources (dicts or objects)."""
+    return {name for name in names if read_source(before, name) != read_source(after, name)}
+
+
+def lifecycle_action(before: Any, after: Any, watched: Iterable[str]) -> str | None:
+    """``create`` (no ``before``), ``delete`` (no ``after``), ``update`` if one of the
+    ``watched`` fields changed, else None: the rule of the create/update/delete families.
+    """
+    if before is None:
+        return None if after is None else "create"
+    if after is None:
+        return "delete"
+    return "update" if changed_fields(before, after, watched) else None
+
+
+# -- the registry -----------------------------------------------------------------------
+
+
+class FaultwrapObjectRegistry(ovo_base.VersionedObjectRegistry):
+    """faultwrap's own registry.
+
+    oslo's ``VersionedObjectRegistry`` keeps one class table for every project in the
+    process, keyed by class name: our ``ServiceStatusPayload`` would replace Nova's
+    (or be replaced by it) in a process that imports both. This registry keeps its
+    own table, so names only need to be unique within faultwrap and its users.
+    """
+
+    _faultwrap_classes: ClassVar[collections.defaultdict] = collections.defaultdict(list)
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> FaultwrapObjectRegistry:  # noqa: PYI034
+        self = object.__new__(cls)
+        self._obj_classes = FaultwrapObjectRegistry._faultwrap_classes
+        return self
+
+
+def registered_class(name: str) -> type[ovo_base.VersionedObject]:
+    """The newest registered class called ``name`` (KeyError if there is none)."""
+    classes = FaultwrapObjectRegistry.obj_classes().get(name)
+    if not classes:
+        raise KeyError(f"no versioned notification object named {name!r} is registered")
+    return classes[0]
+
+
+# -- objects ----------------------------------------------------------------------------
+
+
+@FaultwrapObjectRegistry.objectify
+class NotificationObject(ovo_base.VersionedObject):
+    """Base of every notification object.
+
+    ``OBJ_PROJECT_NAMESPACE`` picks the wire keys: ``nova`` gives ``nova_object.name``
+    and so on, so a consumer written for Nova (or Ironic, ``ironic``) parses ours. The
+    primitive never carries ``<namespace>_object.changes``: a notification is a
+    snapshot, not a delta.
+    """
+
+    OBJ_PROJECT_NAMESPACE = "faultwrap"
+    OBJ_SERIAL_NAMESPACE = "faultwrap_object"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.OBJ_SERIAL_NAMESPACE = f"{cls.OBJ_PROJECT_NAMESPACE}_object"
+
+    def __init__(self, context: Any = None, **kwargs: Any) -> None:
+        super().__init__(context, **kwargs)
+        self.obj_reset_changes(recursive=False)
+
+    def obj_to_primitive(self, target_version: str | None = None, version_manifest: Any = None) -> dict:
+        primitive = super().obj_to_primitive(target_version, version_manifest)
+        primitive.pop(self._obj_primitive_key("changes"), None)
+        return primitive
+
+
+@FaultwrapObjectRegistry.register
+class EventType(NotificationObject):
+    """``[<service>.]<object>.<action>[.<status>]``; bad parts fail when assigned."""
+
+    # Version 1.0: service, object, action, status
+    VERSION = "1.0"
+
+    fields: ClassVar[dict] = {
+        "service": fields.EventTokenField(nullable=True),
+        "object": fields.EventTokenField(),
+        "action": fields.EventTokenField(),
+        "status": fields.NotificationStatusField(nullable=True),
+    }
+
+    def __init__(self, context: Any = None, **kwargs: Any) -> None:
+        kwargs.setdefault("service", None)
+        kwargs.setdefault("status", None)
+        super().__init__(context, **kwargs)
+        missing = [name for name in ("object", "action") if not self.obj_attr_is_set(name)]
+        if missing:
+            raise ValueError(f"EventType needs {' and '.join(missing)}")
+
+    def to_event_type(self) -> str:
+        parts = [self.service, self.object, self.action, self.status]
+        return ".".join(part for part in parts if part)
+
+    __str__ = to_event_type
+
+
+@FaultwrapObjectRegistry.register
+class NotificationPublisher(NotificationObject):
+    """Who sent it: ``<binary>:<host>`` (Nova's form) or ``<service>.<host>`` (Ironic's).
+
+    ``service`` is accepted as another name for ``binary``: Ironic calls the same
+    thing (``ironic-conductor``) a service.
+    """
+
+    # Version 1.0: binary, host
+    VERSION = "1.0"
+
+    fields: ClassVar[dict] = {
+        "binary": fields.PublisherTokenField(),
+        "host": fields.PublisherTokenField(),
+    }
+
+    def __init__(self, context: Any = None, **kwargs: Any) -> None:
+        if "service" in kwargs:
+            if "binary" in kwargs:
+                raise ValueError("give NotificationPublisher a binary or a service, not both")
+            kwargs["binary"] = kwargs.pop("service")
+        super().__init__(context, **kwargs)
+        missing = [name for name in ("binary", "host") if not self.obj_attr_is_set(name)]
+        if missing:
+            raise ValueError(f"NotificationPublisher needs {' and '.join(missing)}")
+
+    @property
+    def service(self) -> str:
+        return self.binary
+
+    def publisher_id(self, form: str = "binary") -> str:
+        """``<binary>:<host>`` for ``form="binary"``, ``<service>.<host>`` for "service"."""
+        if form == "binary":
+            return f"{self.binary}:{self.host}"
+        if form == "service":
+            return f"{self.binary}.{self.host}"
+        raise ValueError(f"unknown publisher id form {form!r} (binary or service)")
+
+
+@FaultwrapObjectRegistry.objectify
+class NotificationPayloadBase(NotificationObject):
+    """A payload filled from its sources by ``SCHEMA``.
+
+    ``SCHEMA = {payload_field: (source_name, source_field)}``; ``populate_schema(
+    conf=None, **sources)`` copies each one. Sources are dicts or any object with
+    attributes. A field the source lacks becomes None if the payload field is nullable;
+    otherwise ``NotificationSchemaError`` names it. Fields outside SCHEMA are set by
+    the caller. ``conf`` is reserved: it is the config whose switches gate the work.
+    """
+
+    SCHEMA: ClassVar[dict[str, tuple[str, str]]] = {}
+    VERSION = "1.0"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        known = set()
+        for klass in cls.__mro__:
+            known.update(getattr(klass, "fields", {}))
+        for field_name, spec in cls.SCHEMA.items():
+            if field_name not in known:
+                raise TypeError(f"{cls.__name__}.SCHEMA names {field_name!r}, which is not a field")
+            if not (isinstance(spec, tuple) and len(spec) == 2 and all(isinstance(s, str) for s in spec)):
+                raise TypeError(
+                    f"{cls.__name__}.SCHEMA[{field_name!r}] must be (source_name, source_field)"
+                )
+            if spec[0] == "conf":
+                raise TypeError(f"{cls.__name__}.SCHEMA: 'conf' is reserved, not a source name")
+
+    def __init__(self, context: Any = None, **kwargs: Any) -> None:
+        super().__init__(context, **kwargs)
+        self.populated = not self.SCHEMA
+
+    def populate_schema(self, conf: cfg.ConfigOpts | None = None, **sources: Any) -> bool:
+        """Fill the SCHEMA fields; False (and nothing read) when versioned output is off."""
+        if not versioned_enabled(conf):
+            return False
+        name = type(self).__name__
+        for field_name, (source_name, source_field) in self.SCHEMA.items():
+            if source_name not in sources:
+                raise NotificationSchemaError(
+                    f"{name}.populate_schema() needs the source {source_name!r} for field "
+                    f"{field_name!r} (got {sorted(sources) or 'none'})"
+                )
+            try:
+                value = read_source(sources[source_name], source_field)
+            except Exception as exc:
+                raise NotificationSchemaError(
+                    f"{name}.{field_name}: reading {source_name}.{source_field} failed: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            if value is MISSING:
+                if not self.fields[field_name].nullable:
+                    raise NotificationSchemaError(
+                        f"{name}.{field_name}: the source {source_name!r} has no "
+                        f"{source_field!r} and the field is not nullable"
+                    )
+                value = None
+            try:
+                setattr(self, field_name, value)
+            except (ValueError, TypeError) as exc:
+                raise NotificationSchemaError(
+                    f"{name}.{field_name}: bad value from {source_name}.{source_field}: {exc}"
+                ) from exc
+        self.populated = True
+        self.obj_reset_changes(recursive=True)
+        return True
+
+    def unset_fields(self) -> list[str]:
+        return sorted(name for name in self.fields if not self.obj_attr_is_set(name))
+
+
+@FaultwrapObjectRegistry.objectify
+class NotificationBase(NotificationObject):
+    """A notification: ``priority`` (its level), ``event_type``, ``publisher``, ``payload``.
+
+    Subclasses add ``payload = ObjectField('<Payload class name>')``. ``level=`` is
+    accepted as another name for ``priority`` (Ironic's word). ``PUBLISHER_FORM`` is
+    ``"binary"`` (``<binary>:<host>``) or ``"service"`` (``<service>.<host>``).
+    """
+
+    PUBLISHER_FORM: ClassVar[str] = "binary"
+    #: Sample file names in docs/notification_samples, set by ``notification_sample``.
+    samples: ClassVar[list[str]] = []
+
+    fields: ClassVar[dict] = {
+        "priority": fields.NotificationLevelField(),
+        "event_type": fields.ObjectField("EventType"),
+        "publisher": fields.ObjectField("NotificationPublisher"),
+    }
+
+    def __init__(self, context: Any = None, **kwargs: Any) -> None:
+        if "level" in kwargs:
+            kwargs.setdefault("priority", kwargs.pop("level"))
+        super().__init__(context, **kwargs)
+
+    @property
+    def level(self) -> str:
+        return self.priority
+
+    @classmethod
+    def payload_class(cls) -> type[NotificationPayloadBase]:
+        """The payload class the ``payload`` field names (registry lookup)."""
+        field = cls.fields.get("payload")
+        if field is None:
+            raise NotificationError(f"{cls.__name__} has no payload field")
+        return registered_class(field._type._obj_name)
+
+    def event_type_name(self) -> str:
+        try:
+            return self.event_type.to_event_type()
+        except Exception:  # noqa: BLE001 - only for the log line
+            return f"<{type(self).__name__} without a valid event type>"
+
+    def emit(self, context: Any = None, conf: cfg.ConfigOpts | None = None) -> bool:
+        """Send it (True if handed to delivery); never raises outside strict mode."""
+        event_type = self.event_type_name()
+        try:
+            return self._emit(context, conf, event_type)
+        except Exception:  # noqa: BLE001 - report_error raises (strict) or logs
+            return False
+
+    def _emit(self, context: Any, conf: cfg.ConfigOpts | None, event_type: str) -> bool:
+        for name in ("priority", "event_type", "publisher", "payload"):
+            if name not in self.fields or not self.obj_attr_is_set(name):
+                raise NotificationPayloadError(f"{type(self).__name__}.{name} is not set")
+        publisher_id = self.publisher.publisher_id(self.PUBLISHER_FORM)
+        notifier = fw_notifier.get_versioned_notifier(publisher_id, conf=conf)
+        if not notifier.is_enabled(self.priority):
+            return False
+        payload = self.payload
+        if not payload.populated:
+            raise NotificationPayloadError(
+                f"{type(payload).__name__} was not populated: call populate_schema() "
+                "before emit(); nothing was sent"
+            )
+        unset = payload.unset_fields()
+        if unset:
+            raise NotificationPayloadError(
+                f"{type(payload).__name__} fields not set: {', '.join(unset)}; nothing was sent"
+            )
+        primitive = payload.obj_to_primitive()
+        return notifier.notify(context, event_type, primitive, self.priority)
+
+
+def notification_sample(*sample_files: str):
+    """Class decorator: the ``docs/notification_samples`` files that show this class."""
+
+    def wrap(cls: type[NotificationBase]) -> type[NotificationBase]:
+        cls.samples = [*cls.__dict__.get("samples", []), *sample_files]
+        return cls
+
+    return wrap
+
+
+def emit_notification(
+    context: Any,
+    notification_cls: type[NotificationBase],
+    *,
+    level: str,
+    event_type: EventType | Mapping[str, Any],
+    publisher: NotificationPublisher | Mapping[str, Any],
+    sources: Mapping[str, Any],
+    extra: Mapping[str, Any] | None = None,
+    conf: cfg.ConfigOpts | None = None,
+) -> bool:
+    """Build and send one notification, doing no work at all when it would not be sent.
+
+    ``event_type`` and ``publisher`` are objects or the keyword arguments for one
+    (built inside the error guard). ``sources`` feed the payload's SCHEMA, ``extra``
+    sets payload fields outside it. Returns True if the notification was handed to
+    delivery. Never raises outside strict mode: errors are logged with the event type.
+    """
+    name = _event_type_name(notification_cls, event_type)
+    try:
+        if not versioned_enabled(conf, level):
+            return False
+        if isinstance(event_type, Mapping):
+            event_type = EventType(**event_type)
+        if isinstance(publisher, Mapping):
+            publisher = NotificationPublisher(**publisher)
+        payload = notification_cls.payload_class()()
+        payload.populate_schema(conf=conf, **sources)
+        for field_name, value in (extra or {}).items():
+            if field_name not in payload.fields:
+                raise NotificationSchemaError(
+                    f"{type(payload).__name__} has no field {field_name!r}"
+                )
+            setattr(payload, field_name, value)
+        notification = notification_cls(
+            priority=level, event_type=event_type, publisher=publisher, payload=payload
+        )
+    except Exception as exc:  # noqa: BLE001 - report_error raises (strict) or logs
+        report_error(name, exc)
+        return False
+    return notification.emit(context, conf=conf)
+
+
+def _event_type_name(notification_cls: type, event_type: Any) -> str:
+    """The event type for log lines, even when it is not a valid one."""
+    if isinstance(event_type, Mapping):
+        parts = [event_type.get(k) for k in ("service", "object", "action", "status")]
+        return ".".join(str(part) for part in parts if part)
+    try:
+        return event_type.to_event_type()
+    except Exception:  # noqa: BLE001 - only for the log line
+        return f"<{notification_cls.__name__} without a valid event type>"
+
+
+def notification_classes() -> list[type[NotificationBase]]:
+    """Every registered notification class, by name."""
+    found = []
+    for name in sorted(FaultwrapObjectRegistry.obj_classes()):
+        cls = registered_class(name)
+        if issubclass(cls, NotificationBase):
+            found.append(cls)
+    return found
