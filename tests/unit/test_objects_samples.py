@@ -1,0 +1,364 @@
+"""Every docs/notification_samples/*.json is what the real path sends.
+
+Each sample is emitted through the emitters, the notifier core and oslo.messaging's
+``test`` driver, JSON round-tripped, and compared with the file: strict on key sets,
+order-insensitive for lists, with placeholders (``ANY``) for values that differ per
+run. ``python -m tests.unit.test_objects_samples`` rewrites the files (then review
+the diff: the samples are the documentation consumers read).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from pathlib import Path
+
+import jsonschema
+import pytest
+from oslo_context import context as oslo_context
+from oslo_utils import uuidutils
+
+from faultwrap.emitters import baremetal as baremetal_emitter
+from faultwrap.emitters import compute_node as compute_node_emitter
+from faultwrap.emitters import service as service_emitter
+from faultwrap.objects import api_fault, base, docgen
+from tests.conftest import CapturedNotifications, make_conf
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+SAMPLES_DIR = DOCS / "notification_samples"
+SCHEMAS_DIR = DOCS / "notification_schemas"
+
+
+class _Any:
+    """Placeholder: the key must exist on both sides; its value is not compared."""
+
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+ANY = _Any()
+
+SERVICE = {
+    "host": "host1",
+    "binary": "nova-compute",
+    "topic": "compute",
+    "report_count": 1,
+    "disabled": False,
+    "disabled_reason": None,
+    "availability_zone": None,
+    "last_seen_up": None,
+    "forced_down": False,
+    "version": 23,
+    "uuid": "fa69c544-906b-4a6a-a9c6-c1f7a8078c73",
+}
+
+COMPUTE_NODE = {
+    "id": 1,
+    "uuid": "0f4d6cfe-b7b4-4bd6-9b1b-5a7e4c6c2b3e",
+    "host": "compute1",
+    "vcpus": 8,
+    "memory_mb": 16384,
+    "local_gb": 500,
+    "vcpus_used": 2,
+    "memory_mb_used": 4096,
+    "local_gb_used": 40,
+    "hypervisor_type": "QEMU",
+    "hypervisor_version": 8002000,
+    "hypervisor_hostname": "compute1.example.org",
+    "free_ram_mb": 12288,
+    "free_disk_gb": 460,
+    "current_workload": 0,
+    "running_vms": 2,
+    "disk_available_least": 455,
+    "host_ip": "192.0.2.10",
+}
+
+NODE = {
+    "uuid": "1be26c0b-03f2-4d2e-ae87-c02d7f33c123",
+    "name": "node-1",
+    "driver": "ipmi",
+    "instance_uuid": "d6ea00c6-1f94-4e95-90b3-3462d7031678",
+    "power_state": "power off",
+    "target_power_state": "power on",
+    "provision_state": "active",
+    "target_provision_state": None,
+    "maintenance": False,
+    "maintenance_reason": None,
+    "fault": None,
+    "console_enabled": False,
+    "last_error": None,
+    "resource_class": "baremetal",
+    "conductor_group": "",
+    "owner": None,
+    "lessee": None,
+    "created_at": "2016-01-26T20:41:03Z",
+    "updated_at": "2016-10-17T15:26:44Z",
+}
+
+FAULT = {
+    "url": "/v2.1/servers/detail?limit=10",
+    "method": "GET",
+    "status": 500,
+    "exception_class": "sqlalchemy.exc.OperationalError",
+    "message": "The server has either erred or is incapable of performing the "
+    "requested operation.",
+    "request_id": "req-7f6ee1b0-6d7a-4c55-8f7b-2a4d1c5c8f3e",
+    "global_request_id": None,
+    "fingerprint": "3f0b1c6a9d2e4b57",
+    "user_id": "6f70656e737461636b20697320636f6f6c",
+    "project_id": "6f70656e737461636b20697320636f6f6d",
+}
+
+
+def _service_create(conf, ctxt):
+    service_emitter.notify_change(ctxt, None, SERVICE, conf=conf)
+
+
+def _service_update(conf, ctxt):
+    after = dict(
+        SERVICE,
+        disabled=True,
+        disabled_reason="maintenance window",
+        report_count=42,
+        last_seen_up="2012-10-29T13:42:05Z",
+    )
+    service_emitter.notify_change(ctxt, SERVICE, after, conf=conf)
+
+
+def _service_delete(conf, ctxt):
+    service_emitter.notify_change(ctxt, SERVICE, None, conf=conf)
+
+
+def _compute_node_create(conf, ctxt):
+    # A fresh uuid per run: the sample's uuid is a placeholder.
+    compute_node_emitter.notify_change(
+        ctxt, None, dict(COMPUTE_NODE, uuid=uuidutils.generate_uuid()), conf=conf
+    )
+
+
+def _compute_node_update(conf, ctxt):
+    after = dict(
+        COMPUTE_NODE,
+        vcpus_used=3,
+        memory_mb_used=6144,
+        free_ram_mb=10240,
+        running_vms=3,
+    )
+    compute_node_emitter.notify_change(ctxt, COMPUTE_NODE, after, conf=conf)
+
+
+def _compute_node_delete(conf, ctxt):
+    compute_node_emitter.notify_change(ctxt, COMPUTE_NODE, None, conf=conf)
+
+
+def _power_set(status):
+    def emit(conf, ctxt):
+        node = dict(NODE)
+        if status == "end":
+            node.update(power_state="power on", target_power_state=None)
+        if status == "error":
+            node.update(last_error="IPMI call failed: power on.", target_power_state=None)
+        baremetal_emitter.emit_power_set(ctxt, node, status, "power on", conf=conf, host="host1")
+
+    return emit
+
+
+def _power_state_corrected(conf, ctxt):
+    before = dict(NODE, power_state="power on", target_power_state=None)
+    after = dict(NODE, power_state="power off", target_power_state=None)
+    baremetal_emitter.notify_power_state_change(ctxt, before, after, conf=conf, host="host1")
+
+
+def _api_fault(conf, ctxt):
+    # The request id comes from the request's context, new per run: a placeholder.
+    fault = dict(FAULT, request_id=ctxt.request_id)
+    api_fault.emit(ctxt, fault, conf=conf, host="host1")
+
+
+#: sample file -> (emit(conf, context), replacements in payload data)
+SAMPLES = {
+    "service.create.json": (_service_create, {}),
+    "service.update.json": (_service_update, {}),
+    "service.delete.json": (_service_delete, {}),
+    "compute_node.create.json": (_compute_node_create, {"uuid": ANY}),
+    "compute_node.update.json": (_compute_node_update, {}),
+    "compute_node.delete.json": (_compute_node_delete, {}),
+    "baremetal.node.power_set.start.json": (_power_set("start"), {}),
+    "baremetal.node.power_set.end.json": (_power_set("end"), {}),
+    "baremetal.node.power_set.error.json": (_power_set("error"), {}),
+    "baremetal.node.power_state_corrected.success.json": (_power_state_corrected, {}),
+    "api.fault.json": (_api_fault, {"request_id": ANY}),
+}
+
+
+def sample_conf():
+    return make_conf(
+        oslo_messaging_notifications={"driver": ["test"], "transport_url": "fake:/"},
+        notifications={
+            "delivery_sync": True,
+            "host": "testhost",
+            "notification_format": "versioned",
+            "notify_api_faults": True,
+        },
+    )
+
+
+def emit_sample(name: str) -> dict:
+    """Emit one sample's notification for real; its envelope, JSON round-tripped."""
+    emit, _replacements = SAMPLES[name]
+    conf = sample_conf()
+    captured = CapturedNotifications()
+    captured.reset()
+    try:
+        with base.strict():
+            emit(conf, oslo_context.RequestContext(overwrite=False))
+        messages = captured.messages
+    finally:
+        captured.reset()
+        from faultwrap import notifier
+
+        notifier.reset(conf)
+    assert len(messages) == 1, f"{name}: expected one notification, got {len(messages)}"
+    return messages[0]
+
+
+def payload_data(envelope: dict) -> dict:
+    (key,) = [k for k in envelope["payload"] if k.endswith("_object.data")]
+    return envelope["payload"][key]
+
+
+def apply_replacements(expected: dict, actual: dict, replacements: dict) -> None:
+    """ANY: the key must be on both sides and is dropped; other values replace the sample's."""
+    expected_data, actual_data = payload_data(expected), payload_data(actual)
+    for key, value in replacements.items():
+        assert key in expected_data, f"replacement {key!r} not in the sample"
+        assert key in actual_data, f"replacement {key!r} not in the notification"
+        if value is ANY:
+            del expected_data[key]
+            del actual_data[key]
+        else:
+            expected_data[key] = value
+
+
+def assert_json_equal(expected, actual, path: str = "$") -> None:
+    """Equal JSON: same key sets, same types, lists compared in any order."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), f"{path}: expected an object, got {actual!r}"
+        missing, extra = set(expected) - set(actual), set(actual) - set(expected)
+        assert not missing and not extra, f"{path}: missing keys {sorted(missing)}, extra {sorted(extra)}"
+        for key in expected:
+            assert_json_equal(expected[key], actual[key], f"{path}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list), f"{path}: expected a list, got {actual!r}"
+        assert len(expected) == len(actual), f"{path}: {len(expected)} items expected, got {len(actual)}"
+        ordered = sorted(actual, key=lambda v: json.dumps(v, sort_keys=True))
+        for i, item in enumerate(sorted(expected, key=lambda v: json.dumps(v, sort_keys=True))):
+            assert_json_equal(item, ordered[i], f"{path}[{i}]")
+    else:
+        assert type(expected) is type(actual) and expected == actual, (
+            f"{path}: expected {expected!r}, got {actual!r}"
+        )
+
+
+def load_sample(name: str) -> dict:
+    return json.loads((SAMPLES_DIR / name).read_text())
+
+
+# -- the samples themselves ---------------------------------------------------------------
+
+
+def test_every_sample_file_has_an_emitter_and_a_class():
+    files = {p.name for p in SAMPLES_DIR.glob("*.json")}
+    declared = {s for cls in docgen.reference_classes() for s in cls.samples}
+    assert files == set(SAMPLES) == declared
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_sample_matches_what_is_sent(name):
+    actual = emit_sample(name)
+    uuid.UUID(actual.pop("message_id"))
+    assert actual.pop("timestamp")
+    expected = load_sample(name)
+    apply_replacements(expected, actual, SAMPLES[name][1])
+    assert_json_equal(expected, actual)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_sample_is_named_for_its_event_and_has_the_envelope_keys(name):
+    sample = load_sample(name)
+    assert set(sample) == {"event_type", "priority", "publisher_id", "payload"}
+    assert name == f"{sample['event_type']}.json"
+
+
+def test_sample_payload_is_the_class_the_notification_declares():
+    for cls in docgen.reference_classes():
+        payload = cls.payload_class()
+        key = payload._obj_primitive_key
+        for name in cls.samples:
+            sent = load_sample(name)["payload"]
+            assert sent[key("name")] == payload.obj_name()
+            assert sent[key("version")] == payload.VERSION
+            assert sent[key("namespace")] == payload.OBJ_PROJECT_NAMESPACE
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_sample_validates_against_its_schema(name):
+    payload = load_sample(name)["payload"]
+    (name_key,) = [k for k in payload if k.endswith("_object.name")]
+    schema = json.loads((SCHEMAS_DIR / f"{payload[name_key]}.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(
+        payload
+    )
+
+
+# -- the comparison is strict where it must be -------------------------------------------
+
+
+def test_comparison_fails_on_extra_or_missing_keys_and_types():
+    with pytest.raises(AssertionError, match="extra"):
+        assert_json_equal({"a": 1}, {"a": 1, "b": 2})
+    with pytest.raises(AssertionError, match="missing"):
+        assert_json_equal({"a": 1, "b": 2}, {"a": 1})
+    with pytest.raises(AssertionError):
+        assert_json_equal({"a": 1}, {"a": True})
+    with pytest.raises(AssertionError):
+        assert_json_equal({"a": [1, 2]}, {"a": [1, 2, 2]})
+
+
+def test_comparison_ignores_list_order():
+    assert_json_equal({"a": [{"x": 1}, {"x": 2}]}, {"a": [{"x": 2}, {"x": 1}]})
+
+
+def test_placeholder_needs_the_key_on_both_sides():
+    sample = load_sample("api.fault.json")
+    sent = copy.deepcopy(sample)
+    del payload_data(sent)["request_id"]
+    with pytest.raises(AssertionError, match="not in the notification"):
+        apply_replacements(sample, sent, {"request_id": ANY})
+
+
+def test_a_changed_value_fails_the_sample_comparison():
+    actual = emit_sample("service.create.json")
+    actual.pop("message_id"), actual.pop("timestamp")
+    expected = load_sample("service.create.json")
+    payload_data(expected)["report_count"] = 2
+    with pytest.raises(AssertionError, match="report_count"):
+        assert_json_equal(expected, actual)
+
+
+def write_samples() -> None:
+    """Regenerate the sample files from what is sent (placeholders get the sample values)."""
+    SAMPLES_DIR.mkdir(exist_ok=True)
+    fixed = {"uuid": COMPUTE_NODE["uuid"], "request_id": FAULT["request_id"]}
+    for name, (_emit, replacements) in SAMPLES.items():
+        envelope = emit_sample(name)
+        for key in replacements:
+            payload_data(envelope)[key] = fixed[key]
+        sample = {k: envelope[k] for k in ("event_type", "priority", "publisher_id", "payload")}
+        (SAMPLES_DIR / name).write_text(json.dumps(sample, indent=4) + "\n")
+
+
+if __name__ == "__main__":
+    write_samples()
