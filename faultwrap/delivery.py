@@ -5,6 +5,12 @@ blocks without bound. ``Delivery`` puts each finished notification on a bounded 
 and returns at once; one sender thread per process drains it. What cannot be delivered
 is dropped, counted by reason and reported in a throttled WARNING that never contains
 a payload.
+
+After a failed send the sender pauses (0.1 s, doubling up to ``pause_max``) before it
+tries the next notification. The queue keeps what arrives meanwhile, so a short outage
+loses little; a long one fills the queue and later notifications are dropped as
+``queue_full``. The pause also keeps a sender that fails fast (connection refused)
+from competing with request threads for the GIL and from flooding the log.
 """
 
 from __future__ import annotations
@@ -19,15 +25,32 @@ from typing import Any
 LOG = logging.getLogger(__name__)
 
 #: Drop reasons, the keys of ``stats()["dropped"]``.
-QUEUE_FULL = "queue_full"
-DELIVERY_FAILED = "delivery_failed"
-SHUT_DOWN = "shut_down"
-DROP_REASONS = (QUEUE_FULL, DELIVERY_FAILED, SHUT_DOWN)
+QUEUE_FULL = "queue_full"  # the queue was full when the notification was emitted
+DELIVERY_FAILED = "delivery_failed"  # the driver raised (broker gone, timed out)
+SHUT_DOWN = "shut_down"  # still queued when the process exited or the notifier was reset
+BUILD_FAILED = "build_failed"  # the payload (or context) could not be built
+DROP_REASONS = (QUEUE_FULL, DELIVERY_FAILED, SHUT_DOWN, BUILD_FAILED)
 
 #: At most one drop WARNING per this many seconds (the first drop warns at once).
 WARN_INTERVAL = 60.0
 
+#: Pause after the first failed send; doubled after each further failure.
+PAUSE_START = 0.1
+#: Longest pause between sends while they fail: how late recovery is seen at worst.
+PAUSE_MAX = 5.0
+
 _STOP = object()
+
+
+def empty_stats() -> dict[str, Any]:
+    """The counters of a Delivery that never saw a notification."""
+    return {
+        "queued": 0,
+        "delivered": 0,
+        "dropped": dict.fromkeys(DROP_REASONS, 0),
+        "pending": 0,
+        "last_error": None,
+    }
 
 
 class Delivery:
@@ -46,12 +69,17 @@ class Delivery:
         queue_size: int = 1000,
         sync: bool = False,
         name: str = "faultwrap-delivery",
+        pause_start: float = PAUSE_START,
+        pause_max: float = PAUSE_MAX,
     ) -> None:
         self._send = send
         self._sync = sync
         self._name = name
+        self._pause_start = pause_start
+        self._pause_max = pause_max
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self._lock = threading.Lock()
+        self._closing = threading.Event()
         self._thread: threading.Thread | None = None
         self._closed = False
         self._queued = 0
@@ -66,19 +94,22 @@ class Delivery:
     def submit(self, item: Any) -> bool:
         """Queue ``item`` for delivery; False when it was dropped instead."""
         if self._closed:
-            self._drop(SHUT_DOWN)
+            self.count_drop(SHUT_DOWN)
             return False
         if self._sync:
-            self._queued += 1
+            with self._lock:
+                self._queued += 1
             self._deliver(item)
             return True
-        self._ensure_sender()
+        if self._thread is None:
+            self._start_sender()
         try:
             self._queue.put_nowait(item)
         except queue.Full:
-            self._drop(QUEUE_FULL)
+            self.count_drop(QUEUE_FULL)
             return False
-        self._queued += 1
+        with self._lock:
+            self._queued += 1
         return True
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -97,70 +128,48 @@ class Delivery:
         return True
 
     def close(self, timeout: float | None = None) -> bool:
-        """Flush with a deadline, stop the sender, drop and count what is left."""
+        """Flush with a deadline, stop the sender, drop and count what is left.
+
+        Returns True when everything queued was handled before the deadline. A sender
+        stuck on a hung broker is left behind (it is a daemon thread).
+        """
         if self._closed:
             return True
         flushed = self.flush(timeout)
         self._closed = True
+        self._closing.set()  # ends a pause at once
         left = 0
         while True:
             try:
-                self._queue.get_nowait()
+                item = self._queue.get_nowait()
             except queue.Empty:
                 break
             self._queue.task_done()
-            left += 1
+            if item is not _STOP:
+                left += 1
         if left:
-            self._drop(SHUT_DOWN, left)
+            self.count_drop(SHUT_DOWN, left)
         thread = self._thread
         if thread is not None and thread.is_alive():
             try:
                 self._queue.put_nowait(_STOP)
-            except queue.Full:  # the sender is stuck on a hung broker; it is a daemon
+            except queue.Full:  # cannot happen after draining; be safe anyway
                 pass
         return flushed
 
     def stats(self) -> dict[str, Any]:
         """Counters since this Delivery was made (per process)."""
-        return {
-            "queued": self._queued,
-            "delivered": self._delivered,
-            "dropped": dict(self._dropped),
-            "pending": self._queue.unfinished_tasks,
-            "last_error": self._last_error,
-        }
-
-    # -- the sender's side ---------------------------------------------------------------
-
-    def _ensure_sender(self) -> None:
-        if self._thread is not None:
-            return
         with self._lock:
-            if self._thread is None:
-                thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                thread.start()
-                self._thread = thread
+            return {
+                "queued": self._queued,
+                "delivered": self._delivered,
+                "dropped": dict(self._dropped),
+                "pending": self._queue.unfinished_tasks,
+                "last_error": self._last_error,
+            }
 
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            try:
-                if item is _STOP:
-                    return
-                self._deliver(item)
-            finally:
-                self._queue.task_done()
-
-    def _deliver(self, item: Any) -> None:
-        try:
-            self._send(item)
-        except Exception as exc:  # every failure is counted, none reaches the caller
-            self._last_error = f"{type(exc).__name__}: {exc}"[:500]
-            self._drop(DELIVERY_FAILED)
-        else:
-            self._delivered += 1
-
-    def _drop(self, reason: str, count: int = 1) -> None:
+    def count_drop(self, reason: str, count: int = 1) -> None:
+        """Count ``count`` notifications lost for ``reason``; warn, throttled."""
         with self._lock:
             self._dropped[reason] += count
             self._unreported[reason] += count
@@ -170,9 +179,54 @@ class Delivery:
             self._last_warning = now
             summary = ", ".join(f"{k}={v}" for k, v in self._unreported.items() if v)
             self._unreported = dict.fromkeys(DROP_REASONS, 0)
+            last_error = self._last_error
         LOG.warning(
-            "faultwrap dropped notifications (%s); last delivery error: %s. "
-            "See faultwrap.notifier.stats().",
+            "faultwrap dropped notifications (%s) in the last %d s at most; last delivery "
+            "error: %s. See faultwrap.notifier.stats().",
             summary,
-            self._last_error,
+            WARN_INTERVAL,
+            last_error,
         )
+
+    # -- the sender's side ---------------------------------------------------------------
+
+    def _start_sender(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                thread.start()
+                self._thread = thread
+
+    def _run(self) -> None:
+        pause = 0.0
+        while True:
+            item = self._queue.get()
+            try:
+                if item is _STOP:
+                    return
+                if self._closed:
+                    self.count_drop(SHUT_DOWN)
+                    continue
+                if self._deliver(item):
+                    pause = 0.0
+                else:
+                    pause = min(self._pause_max, pause * 2 or self._pause_start)
+            except Exception:  # never let the sender die; _deliver already counted
+                LOG.debug("faultwrap sender error", exc_info=True)
+            finally:
+                self._queue.task_done()
+            if pause:
+                self._closing.wait(pause)
+
+    def _deliver(self, item: Any) -> bool:
+        try:
+            self._send(item)
+        except Exception as exc:  # noqa: BLE001 - counted, never reaches the caller
+            # Exception text only: the driver's errors name hosts and topics, never
+            # the payload (faultwrap calls the transport, not the logging driver code).
+            self._last_error = f"{type(exc).__name__}: {exc}"[:500]
+            self.count_drop(DELIVERY_FAILED)
+            return False
+        with self._lock:
+            self._delivered += 1
+        return True

@@ -21,9 +21,10 @@ from typing import Any
 import oslo_messaging
 from oslo_config import cfg
 from oslo_context import context as oslo_context
+from oslo_messaging.notify import _impl_log as log_driver
 from oslo_messaging.notify import messaging as messaging_driver
 from oslo_serialization import jsonutils
-from oslo_utils import timeutils
+from oslo_utils import strutils, timeutils
 
 from faultwrap import conf as fw_conf
 from faultwrap import delivery as fw_delivery
@@ -55,21 +56,56 @@ WIRE_PRIORITY = {
     "critical": "CRITICAL",
 }
 
+#: The logger method the ``log`` driver should use for a priority. oslo's log driver
+#: calls ``getattr(logger, priority)``: ``warn`` is deprecated in Python and
+#: ``audit``/``sample`` do not exist (oslo then warns and loses the notification).
+LOG_DRIVER_METHOD = {"warn": "warning", "audit": "info", "sample": "debug"}
+
 #: Payload argument: the payload itself, or a callable that builds it (only when sent).
 Payload = Mapping[str, Any] | Callable[[], Any] | Any
+
+
+#: Nesting beyond this is cut (a self-referencing payload must not recurse forever).
+MAX_PAYLOAD_DEPTH = 32
 
 
 def _payload_fallback(value: Any) -> str:
     """Make any object JSON-safe rather than lose the notification."""
     try:
         return str(value)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any __str__ may raise; the notification must go
         return f"<unprintable {type(value).__name__}>"
 
 
-def to_primitive(payload: Any) -> Any:
-    """The JSON-safe form of a payload (datetimes as ISO strings, objects via str)."""
-    return jsonutils.to_primitive(payload, convert_instances=True, fallback=_payload_fallback)
+def _primitive_key(key: Any) -> Any:
+    if key is None or isinstance(key, (str, int, float, bool)):
+        return key
+    return _payload_fallback(to_primitive(key))
+
+
+def to_primitive(payload: Any, _depth: int = 0) -> Any:
+    """The JSON-safe form of a payload: never raises, so a notification is never lost.
+
+    Datetimes become oslo's ISO strings, bytes are decoded (undecodable bytes replaced),
+    other objects go through ``jsonutils.to_primitive`` and, failing that, ``str``.
+    """
+    if payload is None or isinstance(payload, (str, int, float, bool)):
+        return payload
+    if _depth >= MAX_PAYLOAD_DEPTH:
+        return f"<nested deeper than {MAX_PAYLOAD_DEPTH}>"
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        return bytes(payload).decode("utf-8", errors="replace")
+    if isinstance(payload, Mapping):
+        return {_primitive_key(k): to_primitive(v, _depth + 1) for k, v in list(payload.items())}
+    if isinstance(payload, (list, tuple, set, frozenset)):
+        return [to_primitive(v, _depth + 1) for v in list(payload)]
+    try:
+        value = jsonutils.to_primitive(payload, convert_instances=True, fallback=_payload_fallback)
+    except Exception:  # noqa: BLE001 - same: a payload never loses its notification
+        return _payload_fallback(payload)
+    if value is payload:
+        return _payload_fallback(payload)
+    return to_primitive(value, _depth + 1)
 
 
 def resolve_context(ctxt: Any = None) -> oslo_context.RequestContext:
@@ -113,44 +149,97 @@ def register_oslo_notification_opts(conf: cfg.ConfigOpts) -> None:
             conf.register_opts(opts, group=group)
 
 
+class NotificationSetupError(Exception):
+    """The transport or drivers could not be made; raised in the sender, never to callers."""
+
+
 class _ProcessState:
-    """Everything that must not cross a fork: transport, drivers, sender thread."""
+    """Everything that must not cross a fork: transport, drivers, sender thread.
+
+    After a failed send the transport is replaced before the next one. oslo.messaging
+    with a finite retry does not reconnect a connection that timed out (a hung
+    broker): every later send would wait for the same dead socket again. A fresh
+    transport connects anew; the old one is cleaned up in a daemon thread, since its
+    cleanup may block on that socket.
+    """
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.pid = os.getpid()
         self.conf = conf
-        self.transport = oslo_messaging.get_notification_transport(conf)
         ns = conf.notifications
-        retry = ns.delivery_retry
-        # Two oslo.messaging Notifiers only to load the configured drivers (stevedore):
-        # one on the legacy topics, one on the versioned topics.
-        self.legacy = oslo_messaging.Notifier(self.transport, retry=retry)
-        self.versioned = oslo_messaging.Notifier(
-            self.transport, retry=retry, topics=list(ns.versioned_notifications_topics)
-        )
-        self.retry = retry
+        self.retry = ns.delivery_retry
+        self.versioned_topics = list(ns.versioned_notifications_topics)
         self.delivery = fw_delivery.Delivery(
             self._send, queue_size=ns.delivery_queue_size, sync=ns.delivery_sync
         )
+        self.transport: Any = None
+        self.setup_error: str | None = None
+        self.renewals = 0
+        self._stale = False
+        self._setup()
+
+    def _setup(self) -> None:
+        try:
+            self.transport = oslo_messaging.get_notification_transport(self.conf)
+            # Two oslo.messaging Notifiers only to load the configured drivers
+            # (stevedore): one on the legacy topics, one on the versioned topics.
+            self.legacy = oslo_messaging.Notifier(self.transport, retry=self.retry)
+            self.versioned = oslo_messaging.Notifier(
+                self.transport, retry=self.retry, topics=self.versioned_topics
+            )
+            if not self.legacy._driver_mgr.extensions:
+                drivers = list(self.conf.oslo_messaging_notifications.driver)
+                raise ValueError(f"none of the notification drivers {drivers} could be loaded")
+        except Exception as exc:  # noqa: BLE001 - logged just below
+            # Never raise into the emitter: every notification is then counted as
+            # delivery_failed with this error (transport URLs are masked).
+            self.setup_error = strutils.mask_password(f"{type(exc).__name__}: {exc}")
+            LOG.error(
+                "faultwrap cannot set up notification delivery (%s); notifications are "
+                "dropped and counted as delivery_failed",
+                self.setup_error,
+            )
+
+    def _renew(self) -> None:
+        old = self.transport
+        self._stale = False
+        self.renewals += 1
+        self._setup()
+        if old is not None:
+            threading.Thread(
+                target=_cleanup_quietly, args=(old,), name="faultwrap-cleanup", daemon=True
+            ).start()
 
     def _send(self, item: tuple) -> None:
+        if self.setup_error is not None:
+            raise NotificationSetupError(self.setup_error)
+        if self._stale:
+            self._renew()
         versioned, ctxt, message, priority = item
         notifier = self.versioned if versioned else self.legacy
         failures = []
         for ext in notifier._driver_mgr.extensions:
             try:
                 _send_to_driver(ext.obj, ctxt, message, priority, self.retry)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - re-raised after the other drivers
                 failures.append(exc)
         if failures:
+            self._stale = True
             raise failures[0]
 
     def close(self, timeout: float | None) -> None:
-        self.delivery.close(timeout)
-        try:
-            self.transport.cleanup()
-        except Exception:  # best effort at exit
-            LOG.debug("transport cleanup failed", exc_info=True)
+        if not self.delivery.close(timeout) or self.transport is None:
+            # The sender may be stuck in the driver holding a pooled connection (hung
+            # broker); cleaning the transport up could then block the exit. Leave it.
+            return
+        _cleanup_quietly(self.transport)
+
+
+def _cleanup_quietly(transport: Any) -> None:
+    try:
+        transport.cleanup()
+    except Exception:  # best effort: the transport is being abandoned
+        LOG.debug("faultwrap: transport cleanup failed", exc_info=True)
 
 
 def _send_to_driver(driver: Any, ctxt: Any, message: dict, priority: str, retry: int) -> None:
@@ -166,6 +255,9 @@ def _send_to_driver(driver: Any, ctxt: Any, message: dict, priority: str, retry:
             driver.transport._send_notification(
                 target, ctxt, message, version=driver.version, retry=retry
             )
+    elif isinstance(driver, log_driver.LogDriver):
+        method = priority.lower()
+        driver.notify(ctxt, message, LOG_DRIVER_METHOD.get(method, method), retry)
     else:
         driver.notify(ctxt, message, priority, retry)
 
@@ -174,8 +266,12 @@ class NotificationCore:
     """The notifier machinery for one ``ConfigOpts`` in one process."""
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
-        fw_conf.register_opts(conf)
         register_oslo_notification_opts(conf)
+        # Read every option once: a bad value fails here, at start-up, naming the option,
+        # rather than in the first request that notifies.
+        fw_conf.validate(conf)
+        for opt_name in ("driver", "transport_url", "topics", "retry"):
+            getattr(conf.oslo_messaging_notifications, opt_name)
         self.conf = conf
         self._lock = threading.Lock()
         self._state: _ProcessState | None = None
@@ -235,21 +331,21 @@ class NotificationCore:
     def stats(self) -> dict[str, Any]:
         state = self._state
         if state is None or state.pid != os.getpid():
-            return {
-                "queued": 0,
-                "delivered": 0,
-                "dropped": dict.fromkeys(fw_delivery.DROP_REASONS, 0),
-                "pending": 0,
-                "last_error": None,
-            }
+            return fw_delivery.empty_stats()
         return state.delivery.stats()
+
+    def count_build_failure(self) -> None:
+        """Count a notification whose payload or context could not be built."""
+        self.state().delivery.count_drop(fw_delivery.BUILD_FAILED)
 
     def close(self, timeout: float | None = None) -> None:
         """Flush with a deadline and release the transport (at exit, or in tests)."""
         with self._lock:
             state, self._state = self._state, None
         if state is not None and state.pid == os.getpid():
-            state.close(self.conf.notifications.delivery_flush_timeout if timeout is None else timeout)
+            if timeout is None:
+                timeout = self.conf.notifications.delivery_flush_timeout
+            state.close(timeout)
 
     def _forget_after_fork(self) -> None:
         self._lock = threading.Lock()
@@ -292,8 +388,16 @@ class Notifier:
         try:
             message = self.build_message(event_type, payload, priority)
             safe_ctxt = redact_context(resolve_context(ctxt))
-        except Exception:
-            LOG.exception("faultwrap could not build the %s notification", event_type)
+        except Exception as exc:
+            # Counted, and reported without the exception text, which may quote the
+            # payload; the traceback is there for developers at DEBUG.
+            self.core.count_build_failure()
+            LOG.warning(
+                "faultwrap could not build the %s notification (%s); it was dropped",
+                event_type,
+                type(exc).__name__,
+            )
+            LOG.debug("faultwrap build failure", exc_info=True)
             return False
         return self.core.submit(self.versioned, safe_ctxt, message, message["priority"])
 
@@ -354,7 +458,9 @@ def get_core(conf: cfg.ConfigOpts | None = None) -> NotificationCore:
     return core
 
 
-def get_notifier(service: str, host: str | None = None, conf: cfg.ConfigOpts | None = None) -> Notifier:
+def get_notifier(
+    service: str, host: str | None = None, conf: cfg.ConfigOpts | None = None
+) -> Notifier:
     """Legacy (unversioned) notifier with publisher ``<service>.<host>``."""
     return get_core(conf).get_notifier(service, host)
 
