@@ -306,8 +306,8 @@ class NotificationPayloadBase(NotificationObject):
                 value = read_source(sources[source_name], source_field)
             except Exception as exc:
                 raise NotificationSchemaError(
-                    f"{name}.{field_name}: reading {source_name}.{source_field} failed: "
-                    f"{type(exc).__name__}: {exc}"
+                    f"{name}.{field_name}: reading {source_name}.{source_field} failed "
+                    f"({type(exc).__name__})"
                 ) from exc
             if value is MISSING:
                 if not self.fields[field_name].nullable:
@@ -316,15 +316,29 @@ class NotificationPayloadBase(NotificationObject):
                         f"{source_field!r} and the field is not nullable"
                     )
                 value = None
-            try:
-                setattr(self, field_name, value)
-            except (ValueError, TypeError) as exc:
-                raise NotificationSchemaError(
-                    f"{name}.{field_name}: bad value from {source_name}.{source_field}: {exc}"
-                ) from exc
+            self.assign(field_name, value, f"{source_name}.{source_field}")
         self.populated = True
         self.obj_reset_changes(recursive=True)
         return True
+
+    def assign(self, field_name: str, value: Any, origin: str) -> None:
+        """Set one field; a bad value is a NotificationSchemaError naming the field.
+
+        The message gives the field, where the value came from and the types, never
+        the value itself: it is logged, and values may be secrets.
+        """
+        name = type(self).__name__
+        field = self.fields.get(field_name)
+        if field is None:
+            raise NotificationSchemaError(f"{name} has no field {field_name!r}")
+        try:
+            setattr(self, field_name, value)
+        except (ValueError, TypeError) as exc:
+            expected = type(field._type).__name__ + (" or None" if field.nullable else "")
+            raise NotificationSchemaError(
+                f"{name}.{field_name}: bad value from {origin}: a {type(value).__name__} "
+                f"that is not a valid {expected}"
+            ) from exc
 
     def unset_fields(self) -> list[str]:
         return sorted(name for name in self.fields if not self.obj_attr_is_set(name))
@@ -377,7 +391,8 @@ class NotificationBase(NotificationObject):
         event_type = self.event_type_name()
         try:
             return self._emit(context, conf, event_type)
-        except Exception:  # noqa: BLE001 - report_error raises (strict) or logs
+        except Exception as exc:  # noqa: BLE001 - report_error raises (strict) or logs
+            report_error(event_type, exc)
             return False
 
     def _emit(self, context: Any, conf: cfg.ConfigOpts | None, event_type: str) -> bool:
@@ -404,7 +419,10 @@ class NotificationBase(NotificationObject):
 
 
 def notification_sample(*sample_files: str):
-    """Class decorator: the ``docs/notification_samples`` files that show this class."""
+    """Class decorator: the ``docs/notification_samples`` files that show this class.
+
+    Samples are per class, not inherited, so the reference page lists each once.
+    """
 
     def wrap(cls: type[NotificationBase]) -> type[NotificationBase]:
         cls.samples = [*cls.__dict__.get("samples", []), *sample_files]
@@ -442,11 +460,7 @@ def emit_notification(
         payload = notification_cls.payload_class()()
         payload.populate_schema(conf=conf, **sources)
         for field_name, value in (extra or {}).items():
-            if field_name not in payload.fields:
-                raise NotificationSchemaError(
-                    f"{type(payload).__name__} has no field {field_name!r}"
-                )
-            setattr(payload, field_name, value)
+            payload.assign(field_name, value, "extra")
         notification = notification_cls(
             priority=level, event_type=event_type, publisher=publisher, payload=payload
         )
