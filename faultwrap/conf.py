@@ -167,19 +167,6 @@ def validate(conf: cfg.ConfigOpts) -> None:
             getattr(conf[group], opt.dest)
 
 
-def validate(conf: cfg.ConfigOpts) -> None:
-    """Read every faultwrap option once, so that a bad value in a config file fails now.
-
-    oslo.config checks a value only when it is read; this turns a typo into an error at
-    start-up (``ConfigFileValueError`` naming the option and the file) instead of in the
-    first request that notifies.
-    """
-    register_opts(conf)
-    for group, opts in list_opts():
-        for opt in opts:
-            getattr(conf[group], opt.dest)
-
-
 def host(conf: cfg.ConfigOpts) -> str:
     """The host name for publisher ids, by the precedence documented on ``host``."""
     register_opts(conf)
