@@ -1,0 +1,241 @@
+"""Masking of secrets in text, URLs and headers before they reach the bus or the logs.
+
+Exception messages, URLs and headers are the three places an API leaks credentials
+into fault reports (Nova bugs 868360/874472). Everything here is total: any input,
+including objects whose ``__str__`` raises, gives a string back and never an exception,
+because a scrubber that fails would turn a fault report into a second fault.
+
+Rules (documented for operators in docs/middleware.rst):
+
+* A *secret key* is a parameter or field name that looks like a credential: it contains
+  password, passwd, passphrase, secret, token, credential, authorization, cookie,
+  signature, csrf, api_key/apikey, access_key, private_key, auth_key; or ends in ``pass``
+  (adminPass); or is ``key``, ``sig``, ``auth``, ``pwd``, ``session``; or is one of
+  oslo.utils' own sensitive keys.
+* In text, ``key=value``, ``key: value``, ``"key": "value"`` and ``'key': 'value'`` pairs
+  with a secret key get the value replaced by ``***``; header lines ``X-*-Token:``,
+  ``Authorization:``, ``Proxy-Authorization:``, ``Cookie:``, ``Set-Cookie:`` and
+  ``X-Api-Key:`` lose their whole value; ``scheme://user:password@`` loses the password;
+  then ``oslo_utils.strutils.mask_password`` runs as a safety net (it also covers the
+  XML and ``--password value`` forms).
+* In URLs, the userinfo password and the value of every secret query (or fragment)
+  parameter are masked one by one, so harmless parameters stay readable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
+
+from oslo_utils import strutils
+
+MASK = "***"
+
+#: Appended to text cut by ``mask_text(..., limit)``; counted within the limit.
+TRUNCATION_MARKER = "...[truncated]"
+
+_SECRET_PARTS = (
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "credential",
+    "authorization",
+    "cookie",
+    "signature",
+    "csrf",
+    "apikey",
+    "api_key",
+    "access_key",
+    "accesskey",
+    "private_key",
+    "privatekey",
+    "auth_key",
+    "authkey",
+)
+_SECRET_NAMES = frozenset({"key", "sig", "auth", "pwd", "session", "sessionid", "session_id"})
+# oslo.utils' list (configdrive, chappassword, fernetkey...); private in oslo, so read
+# defensively: a future oslo.utils without it only loses this extra net.
+_OSLO_KEYS = frozenset(
+    k.lower() for k in getattr(strutils, "_SANITIZE_KEYS", ()) if isinstance(k, str)
+)
+
+_HEADER_NAMES = r"(?:X-[\w-]*-Token|X-Api-Key|Authorization|Proxy-Authorization|Cookie|Set-Cookie)"
+_HEADER_LINE_RE = re.compile(rf"^(\s*{_HEADER_NAMES}\s*:)[^\r\n]*", re.IGNORECASE | re.MULTILINE)
+_USERINFO_RE = re.compile(r"((?<![\w+.-])[a-zA-Z][\w+.-]*://[^:/@\s]*:)[^@/\s]*@")
+# key (optionally quoted), separator, then a quoted value or a bare one. The bare value
+# may start with an auth scheme ("Bearer abc") so that both words are masked.
+_PAIR_RE = re.compile(
+    r"""(?<![\w.-])(?P<kq>["']?)(?P<key>[A-Za-z_][\w.-]*)(?P=kq)(?P<sep>\s*[:=]\s*)"""
+    r"""(?:(?P<q>["'])(?P<qval>(?:\\.|(?!(?P=q))[^\\])*)(?P=q)"""
+    r"""|(?P<val>(?:(?:Basic|Bearer|Digest|Negotiate|OAuth|Token)\s+)?[^\s&;,'"}\])<>]+))""",
+    re.IGNORECASE,
+)
+
+
+def is_secret_key(name: Any) -> bool:
+    """Does this parameter/field/header name look like it holds a credential?"""
+    if not isinstance(name, str):
+        return False
+    norm = name.strip().lower().replace("-", "_").replace(".", "_")
+    if not norm:
+        return False
+    if norm in _SECRET_NAMES or norm in _OSLO_KEYS or norm.endswith("pass"):
+        return True
+    return any(part in norm for part in _SECRET_PARTS)
+
+
+def to_text(value: Any) -> str:
+    """``value`` as a str, whatever it is; never raises.
+
+    Bytes are decoded as UTF-8 with undecodable bytes escaped; an object whose
+    ``__str__`` raises or returns a non-str is named by its class instead.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "backslashreplace")
+    try:
+        text = str(value)
+    except Exception:  # noqa: BLE001 - any __str__ may raise; the caller needs text
+        return f"<unprintable {_class_name(value)}>"
+    if not isinstance(text, str):  # only a broken __str__ on a str subclass gets here
+        return f"<unprintable {_class_name(value)}>"
+    return text
+
+
+def _class_name(value: Any) -> str:
+    try:
+        return type(value).__name__
+    except Exception:  # noqa: BLE001  # pragma: no cover - type() always has a name
+        return "object"
+
+
+def _mask_pair(match: re.Match) -> str:
+    if not is_secret_key(match.group("key")):
+        return match.group(0)
+    head = match.group("kq") + match.group("key") + match.group("kq") + match.group("sep")
+    quote = match.group("q")
+    if quote is not None:
+        return f"{head}{quote}{MASK}{quote}"
+    return head + MASK
+
+
+def _mask_pairs(text: str, net: bool = False) -> str:
+    """Mask secret pairs; with ``net``, run oslo's mask_password on the text between them.
+
+    oslo's patterns are greedy and, run over an already masked pair, swallow the
+    harmless text after it (``token=***&x=1`` -> ``token=***``); confining them to
+    the gaps keeps the safety net without that damage.
+    """
+    out = []
+    pos = 0
+    for match in _PAIR_RE.finditer(text):
+        if not is_secret_key(match.group("key")):
+            continue
+        gap = text[pos : match.start()]
+        out.append(strutils.mask_password(gap, secret=MASK) if net else gap)
+        out.append(_mask_pair(match))
+        pos = match.end()
+    tail = text[pos:]
+    out.append(strutils.mask_password(tail, secret=MASK) if net else tail)
+    return "".join(out)
+
+
+def truncate(text: str, limit: int | None) -> str:
+    """Cut ``text`` to at most ``limit`` characters, ending in TRUNCATION_MARKER if cut.
+
+    ``None`` or a limit <= 0 means no limit.
+    """
+    if limit is None or limit <= 0 or len(text) <= limit:
+        return text
+    if limit <= len(TRUNCATION_MARKER):
+        return text[:limit]
+    return text[: limit - len(TRUNCATION_MARKER)] + TRUNCATION_MARKER
+
+
+def mask_text(text: Any, limit: int | None = None) -> str:
+    """Free text (an exception message, a log line) with its secrets masked.
+
+    With ``limit``, the result is at most ``limit`` characters. Masking runs on a
+    bounded prefix (``limit`` plus a margin) before the cut, so a huge message costs
+    little and a secret straddling the cut is masked before it is cut.
+    """
+    try:
+        text = to_text(text)
+        if limit is not None and limit > 0 and len(text) > limit:
+            text = text[: limit + max(limit, 4096)]
+        text = _HEADER_LINE_RE.sub(lambda m: f"{m.group(1)} {MASK}", text)
+        text = _USERINFO_RE.sub(lambda m: f"{m.group(1)}{MASK}@", text)
+        text = _mask_pairs(text, net=True)
+        return truncate(text, limit)
+    except Exception:  # noqa: BLE001 - scrubbing never breaks a fault report
+        return "<unmaskable text>"
+
+
+def _mask_query(query: str) -> str:
+    """``a=1&token=x`` -> ``a=1&token=***``: each secret value masked, the rest kept."""
+    if not query:
+        return query
+    out = []
+    for sep_part in re.split(r"([&;])", query):
+        if sep_part in ("&", ";") or "=" not in sep_part:
+            out.append(sep_part)
+            continue
+        key, _eq, _value = sep_part.partition("=")
+        out.append(f"{key}={MASK}" if is_secret_key(unquote_plus(key)) else sep_part)
+    return "".join(out)
+
+
+def mask_url(url: Any) -> str:
+    """A URL with the userinfo password and secret query/fragment values masked.
+
+    The URL's text is otherwise kept byte for byte (no re-encoding), so a consumer can
+    still match it against routes. Anything that does not parse is masked as text.
+    """
+    try:
+        url = to_text(url)
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, _at, hostport = netloc.rpartition("@")
+            if ":" in userinfo:
+                userinfo = userinfo.partition(":")[0] + ":" + MASK
+            netloc = f"{userinfo}@{hostport}"
+        path = _mask_pairs(parts.path)
+        return urlunsplit(
+            (parts.scheme, netloc, path, _mask_query(parts.query), _mask_query(parts.fragment))
+        )
+    except Exception:  # noqa: BLE001 - an unparsable URL is still masked, as text
+        return mask_text(url)
+
+
+def mask_headers(headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> dict[str, str]:
+    """Headers as a ``{name: str(value)}`` dict with credential-bearing values masked.
+
+    Accepts a mapping, a webob header object, or a list of ``(name, value)`` pairs.
+    """
+    result: dict[str, str] = {}
+    if headers is None:
+        return result
+    try:
+        items = headers.items() if hasattr(headers, "items") else headers
+        for name, value in items:
+            name = to_text(name)
+            if _is_secret_header(name):
+                result[name] = MASK
+            else:
+                result[name] = mask_text(value)
+    except Exception:  # noqa: BLE001 - odd header containers give what was read
+        return result
+    return result
+
+
+_SECRET_HEADER_RE = re.compile(rf"^{_HEADER_NAMES}$", re.IGNORECASE)
+
+
+def _is_secret_header(name: str) -> bool:
+    return bool(_SECRET_HEADER_RE.match(name.strip())) or is_secret_key(name)
