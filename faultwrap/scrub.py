@@ -10,7 +10,7 @@ Rules (documented for operators in docs/middleware.rst):
 * A *secret key* is a parameter or field name that looks like a credential: it contains
   password, passwd, passphrase, secret, token, credential, authorization, cookie,
   signature, csrf, api_key/apikey, access_key, private_key, auth_key; or ends in ``pass``
-  (adminPass); or is ``key``, ``sig``, ``auth``, ``pwd``, ``session``; or is one of
+  (adminPass) or ``_sig`` (temp_url_sig); or is ``key``, ``sig``, ``auth``, ``pwd``, ``session``; or is one of
   oslo.utils' own sensitive keys.
 * In text, ``key=value``, ``key: value``, ``"key": "value"`` and ``'key': 'value'`` pairs
   with a secret key get the value replaced by ``***``; header lines ``X-*-Token:``,
@@ -83,7 +83,7 @@ def is_secret_key(name: Any) -> bool:
     norm = name.strip().lower().replace("-", "_").replace(".", "_")
     if not norm:
         return False
-    if norm in _SECRET_NAMES or norm in _OSLO_KEYS or norm.endswith("pass"):
+    if norm in _SECRET_NAMES or norm in _OSLO_KEYS or norm.endswith(("pass", "_sig")):
         return True
     return any(part in norm for part in _SECRET_PARTS)
 

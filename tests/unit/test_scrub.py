@@ -1,0 +1,125 @@
+"""Secrets never survive scrubbing; harmless text does; nothing raises."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from faultwrap import scrub
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"password": "s3cret", "auth_token": "x", "name": "vm1"}',
+         '{"password": "***", "auth_token": "***", "name": "vm1"}'),
+        ("adminPass='abc' flavor=1", "adminPass='***' flavor=1"),
+        ("token=abc&x=1", "token=***&x=1"),
+        ("X-Auth-Token: abc\nHost: h", "X-Auth-Token: ***\nHost: h"),
+        ("x-subject-token: abc", "x-subject-token: ***"),
+        ("Authorization: Basic dXNlcjpwdw==", "Authorization: ***"),
+        ("Cookie: session=abc; x=1", "Cookie: ***"),
+        ("headers {'Authorization': 'Bearer abc'}", "headers {'Authorization': '***'}"),
+        ("via Authorization: Bearer abc", "via Authorization: ***"),
+        ("connect rabbit://guest:pw@host:5672/ failed", "connect rabbit://guest:***@host:5672/ failed"),
+        ("mysql+pymysql://root:pw@db/nova", "mysql+pymysql://root:***@db/nova"),
+        ("<password>abc</password>", "<password>***</password>"),
+        ("--password abc --name x", "--password *** --name x"),
+        ('said "secret": "a\\"b" ok', 'said "secret": "***" ok'),
+        ("configdrive=abcd", "configdrive=***"),
+        ("sort_key=name key=v", "sort_key=name key=***"),
+        ("no secrets here: size=3", "no secrets here: size=3"),
+    ],
+)
+def test_mask_text(text, expected):
+    assert scrub.mask_text(text) == expected
+
+
+def test_mask_text_odd_inputs():
+    class Raises:
+        def __str__(self):
+            raise RuntimeError("password=leak")
+
+    class NotStr:
+        def __str__(self):
+            return 42  # noqa: PLE0307 - the broken object under test
+
+    assert scrub.mask_text(Raises()) == "<unprintable Raises>"
+    assert scrub.mask_text(None) == "None"
+    assert scrub.mask_text(12) == "12"
+    assert scrub.mask_text(b"\xff\xfepassword=x") == "\\xff\\xfepassword=***"
+    assert scrub.mask_text(NotStr()) == "<unprintable NotStr>"
+
+
+def test_truncation_marker_within_limit():
+    text = "a" * 100
+    out = scrub.mask_text(text, 40)
+    assert len(out) == 40
+    assert out.endswith(scrub.TRUNCATION_MARKER)
+    assert scrub.mask_text("short", 40) == "short"
+    assert scrub.mask_text(text, 0) == text  # 0 / None: no limit
+    assert scrub.mask_text(text, 5) == "aaaaa"
+
+
+def test_secret_straddling_the_cut_is_masked_before_cutting():
+    text = "x" * 30 + "password=" + "s" * 50
+    out = scrub.mask_text(text, 45)
+    assert "s" not in out.replace("password", "")
+
+
+@pytest.mark.parametrize("evil", ["a" * 200_000, "a." * 100_000, "a=b " * 50_000, '"' * 200_000])
+def test_no_catastrophic_backtracking(evil):
+    start = time.perf_counter()
+    scrub.mask_text(evil)
+    scrub.mask_url("http://h/" + evil + "?" + evil)
+    assert time.perf_counter() - start < 5  # quadratic regexes take minutes here
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://u:p@h/v1/x?token=abc&limit=10&X-Auth-Token=q&password=x",
+         "http://u:***@h/v1/x?token=***&limit=10&X-Auth-Token=***&password=***"),
+        ("http://h/v1?key=1;temp_url_sig=2;a=3", "http://h/v1?key=***;temp_url_sig=***;a=3"),
+        ("http://h/cb#access_token=z&state=1", "http://h/cb#access_token=***&state=1"),
+        ("http://h/v1/servers/abc;token=x", "http://h/v1/servers/abc;token=***"),
+        ("http://h/v1/servers?name=a%20b&flag", "http://h/v1/servers?name=a%20b&flag"),
+        ("http://h/v1?pass%77ord=x", "http://h/v1?pass%77ord=***"),
+        ("http://user@h/", "http://user@h/"),
+        ("/relative?a=1&secret=2", "/relative?a=1&secret=***"),
+    ],
+)
+def test_mask_url(url, expected):
+    assert scrub.mask_url(url) == expected
+
+
+def test_mask_url_odd_inputs():
+    assert scrub.mask_url(None) == "None"
+    assert scrub.mask_url(b"http://h/?token=x") == "http://h/?token=***"
+    assert scrub.mask_url("http://[::1/?password=x") == "http://[::1/?password=***"
+
+
+def test_mask_headers():
+    headers = [("X-Auth-Token", "a"), ("Retry-After", 4), ("Cookie", "x"),
+               ("X-Service-Token", "b"), ("Content-Type", "text/plain"), ("X-Api-Key", "k")]
+    assert scrub.mask_headers(headers) == {
+        "X-Auth-Token": "***",
+        "Retry-After": "4",
+        "Cookie": "***",
+        "X-Service-Token": "***",
+        "Content-Type": "text/plain",
+        "X-Api-Key": "***",
+    }
+    assert scrub.mask_headers(None) == {}
+    assert scrub.mask_headers(42) == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [("password", True), ("adminPass", True), ("X-Auth-Token", True), ("key", True),
+     ("private_key", True), ("sort_key", False), ("name", False), ("limit", False),
+     (None, False), ("", False)],
+)
+def test_is_secret_key(name, secret):
+    assert scrub.is_secret_key(name) is secret
