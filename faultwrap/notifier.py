@@ -11,11 +11,12 @@ id changes, so a notifier works in every worker of a forking server.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import oslo_messaging
@@ -108,6 +109,17 @@ def to_primitive(payload: Any, _depth: int = 0) -> Any:
     return to_primitive(value, _depth + 1)
 
 
+#: Keys a context dict may carry each id under. ``from_dict`` reads only the first
+#: (``to_dict()``'s) spelling of some, so ``{"user_id": ...}`` would lose the user.
+_DICT_CONTEXT_ALIASES = {
+    "user_id": ("user_id", "user"),
+    "project_id": ("project_id", "tenant", "project", "tenant_id"),
+    "domain_id": ("domain_id", "domain"),
+    "user_domain_id": ("user_domain_id", "user_domain"),
+    "project_domain_id": ("project_domain_id", "project_domain"),
+}
+
+
 def resolve_context(ctxt: Any = None) -> oslo_context.RequestContext:
     """A RequestContext for the envelope: the given one, the current one, or an empty one.
 
@@ -117,7 +129,13 @@ def resolve_context(ctxt: Any = None) -> oslo_context.RequestContext:
     if isinstance(ctxt, oslo_context.RequestContext):
         return ctxt
     if isinstance(ctxt, Mapping):
-        return oslo_context.RequestContext.from_dict(dict(ctxt), overwrite=False)
+        values = dict(ctxt)
+        ids = {}
+        for key, aliases in _DICT_CONTEXT_ALIASES.items():
+            found = next((values[a] for a in aliases if values.get(a) is not None), None)
+            if found is not None:
+                ids[key] = found
+        return oslo_context.RequestContext.from_dict(values, overwrite=False, **ids)
     if ctxt is not None and hasattr(ctxt, "redacted_copy"):
         return ctxt
     current = oslo_context.get_current()
@@ -127,15 +145,29 @@ def resolve_context(ctxt: Any = None) -> oslo_context.RequestContext:
 
 
 def redact_context(ctxt: Any) -> Any:
-    """``ctxt.redacted_copy()`` without disturbing the thread's current context.
+    """``ctxt.redacted_copy()`` without disturbing the thread's current context."""
+    with keep_current_context():
+        return ctxt.redacted_copy()
 
-    oslo.context's constructor stores the copy as the thread's current context; the
-    caller's own current context is put back afterwards.
+
+def safe_context(ctxt: Any = None) -> Any:
+    """The redacted RequestContext to send for ``ctxt`` (see ``resolve_context``).
+
+    The thread's current context is the same before and after: oslo.context's
+    constructor makes every new context current when none is (even with
+    ``overwrite=False``), and ``redacted_copy()`` always does.
     """
-    store = oslo_context._request_store  # no public "clear" exists in oslo.context
+    with keep_current_context():
+        return resolve_context(ctxt).redacted_copy()
+
+
+@contextlib.contextmanager
+def keep_current_context() -> Iterator[None]:
+    """Put the thread's current oslo.context back as it was, whatever runs inside."""
+    store = oslo_context._request_store  # no public "set current" exists in oslo.context
     previous = getattr(store, "context", None)
     try:
-        return ctxt.redacted_copy()
+        yield
     finally:
         store.context = previous
 
@@ -387,7 +419,7 @@ class Notifier:
             return False
         try:
             message = self.build_message(event_type, payload, priority)
-            safe_ctxt = redact_context(resolve_context(ctxt))
+            safe_ctxt = safe_context(ctxt)
         except Exception as exc:
             # Counted, and reported without the exception text, which may quote the
             # payload; the traceback is there for developers at DEBUG.
