@@ -147,11 +147,47 @@ legacy_emitter_opts = [
 ]
 
 
+FAULTWRAP_GROUP = "faultwrap"
+
+#: FaultWrapper's own options (group ``[faultwrap]``; also accepted as paste keys).
+faultwrap_opts = [
+    cfg.IntOpt(
+        "notify_error_responses_from",
+        default=500,
+        min=400,
+        max=600,
+        help="Error responses that inner layers built themselves (no exception reached "
+        "FaultWrapper) with a status at or above this also yield api.fault; the response "
+        "is passed through unchanged. 500 by default: server errors are what operators "
+        "must see, client errors are the client's business (set 400 to see them too, "
+        "600 for never). This is what Nova's api.fault lacked: inner layers turned every "
+        "exception into a response, so it never fired.",
+    ),
+    cfg.StrOpt(
+        "default_fault_name",
+        default="computeFault",
+        regex=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        help="Fault body key for statuses without a name of their own (500, 406, 410, "
+        "422 ...). computeFault by default, as Nova, so existing clients parse it.",
+    ),
+    cfg.IntOpt(
+        "max_text_length",
+        default=2048,
+        min=0,
+        help="Longest URL, exception text or message (in characters) put in an api.fault "
+        "payload, a fault body or a log line; longer text is cut and ends in "
+        "'...[truncated]'. 2048 keeps a fault storm's notifications small while leaving "
+        "room for any real message; 0 means no limit.",
+    ),
+]
+
+
 def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register faultwrap's options on ``conf`` (idempotent)."""
     conf.register_opts(notification_opts, group=NOTIFICATIONS_GROUP)
     conf.register_opts(delivery_opts, group=NOTIFICATIONS_GROUP)
     conf.register_opts(legacy_emitter_opts, group=NOTIFICATIONS_GROUP)
+    conf.register_opts(faultwrap_opts, group=FAULTWRAP_GROUP)
 
 
 def validate(conf: cfg.ConfigOpts) -> None:
@@ -181,4 +217,7 @@ def host(conf: cfg.ConfigOpts) -> str:
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     """Options for ``oslo-config-generator --namespace faultwrap``."""
-    return [(NOTIFICATIONS_GROUP, notification_opts + delivery_opts + legacy_emitter_opts)]
+    return [
+        (NOTIFICATIONS_GROUP, notification_opts + delivery_opts + legacy_emitter_opts),
+        (FAULTWRAP_GROUP, faultwrap_opts),
+    ]

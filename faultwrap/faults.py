@@ -1,0 +1,244 @@
+"""Exception -> fault: status, fault name, client-safe message, headers and JSON body.
+
+Data first, as in ``webob.exc``: the fault-name table and the status rule are tables
+and small functions, each testable alone. Nothing here raises on a hostile exception
+object (attributes that raise, ``__str__`` that raises or returns junk): the fault
+response is the last line of defence and must always be produced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import webob.exc
+from webob.util import status_reasons
+
+from faultwrap import scrub
+
+#: Nova's fault names (``nova/api/openstack/wsgi.py``); anything else gets the default.
+FAULT_NAMES: dict[int, str] = {
+    400: "badRequest",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "itemNotFound",
+    405: "badMethod",
+    409: "conflictingRequest",
+    413: "overLimit",
+    415: "badMediaType",
+    429: "overLimit",
+    501: "notImplemented",
+    503: "serviceUnavailable",
+}
+DEFAULT_FAULT_NAME = "computeFault"
+
+#: Statuses whose body carries ``retryAfter`` when the exception has a Retry-After
+#: header (Nova: 413 and 429; 503 too, as RFC 9110 allows it there).
+RETRY_AFTER_STATUSES = frozenset({413, 429, 503})
+
+#: Headers never copied from an exception: the fault sets its own body headers, and
+#: hop-by-hop headers are forbidden to WSGI applications (PEP 3333).
+DROPPED_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+
+JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
+
+#: Statuses webob has a class for, in the range a fault may have.
+KNOWN_STATUSES = frozenset(code for code in webob.exc.status_map if 400 <= code <= 599)
+
+
+def _attr(obj: Any, name: str, default: Any = None) -> Any:
+    """``getattr`` that survives properties and ``__getattr__`` that raise."""
+    try:
+        return getattr(obj, name, default)
+    except Exception:  # noqa: BLE001 - a hostile attribute is treated as missing
+        return default
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def http_status(exc: BaseException) -> int:
+    """The status of a fault: ``code`` if webob knows it in 400-599, a webob
+    HTTPException's own status, else 500."""
+    code = _attr(exc, "code")
+    if isinstance(exc, webob.exc.HTTPException) and not _is_int(code):
+        response = _attr(exc, "wsgi_response")
+        code = _attr(response, "status_int")
+    if _is_int(code) and code in KNOWN_STATUSES:
+        return code
+    return 500
+
+
+def webob_redirect_or_success(exc: BaseException) -> bool:
+    """A raised webob HTTPException below 400 (HTTPFound, HTTPNotModified...) is a
+    response the app chose, not a fault: it is served as it is."""
+    if not isinstance(exc, webob.exc.HTTPException):
+        return False
+    code = _attr(exc, "code")
+    return _is_int(code) and 100 <= code < 400
+
+
+def fault_name(status: int, default: str = DEFAULT_FAULT_NAME) -> str:
+    """Nova's name for ``status``; ``default`` (computeFault) for the rest."""
+    return FAULT_NAMES.get(status, default)
+
+
+def generic_message(status: int) -> str:
+    """webob's client-facing explanation for ``status`` (never exception text)."""
+    cls = webob.exc.status_map.get(status)
+    explanation = getattr(cls, "explanation", None) if cls is not None else None
+    if explanation:
+        return str(explanation)
+    return status_reasons.get(status, "Error")
+
+
+def exception_text(exc: BaseException) -> str:
+    """The exception's own message: ``format_message()``, ``.message`` or ``str()``,
+    the first that works; junk and failures give a class-named placeholder."""
+    format_message = _attr(exc, "format_message")
+    if callable(format_message):
+        try:
+            return scrub.to_text(format_message())
+        except Exception:  # noqa: BLE001 - fall through to .message and str()
+            pass
+    message = _attr(exc, "message")
+    if message is not None and not callable(message):
+        return scrub.to_text(message)
+    return scrub.to_text(exc)
+
+
+def is_safe(exc: BaseException) -> bool:
+    """True only for an exception marked ``safe`` (Nova's rule)."""
+    try:
+        return bool(_attr(exc, "safe", False))
+    except Exception:  # noqa: BLE001 - a __bool__ that raises is not a yes
+        return False
+
+
+def client_message(exc: BaseException, status: int, limit: int | None = None) -> str:
+    """What the client reads. Safe exceptions: ``"ClassName: message"`` (masked); webob
+    HTTP exceptions below 500: their detail or explanation; else the generic text."""
+    if is_safe(exc):
+        text = f"{type(exc).__name__}: {exception_text(exc)}"
+        return scrub.mask_text(text, limit)
+    if isinstance(exc, webob.exc.HTTPException) and status < 500:
+        detail = _attr(exc, "detail") or _attr(exc, "explanation")
+        if detail:
+            return scrub.mask_text(detail, limit)
+    return generic_message(status)
+
+
+def _header_items(headers: Any) -> Iterable[tuple[Any, Any]]:
+    if headers is None:
+        return ()
+    items = _attr(headers, "items")
+    if callable(items):
+        return list(items())
+    return list(headers)
+
+
+def copied_headers(exc: BaseException) -> list[tuple[str, str]]:
+    """The exception's ``headers`` as ``(str, str)`` pairs, minus body and hop-by-hop
+    headers and anything that would break the response (control characters)."""
+    try:
+        items = _header_items(_attr(exc, "headers"))
+    except Exception:  # noqa: BLE001 - unreadable headers are not copied
+        return []
+    result = []
+    for item in items:
+        try:
+            name, value = item
+        except (TypeError, ValueError):
+            continue
+        name, value = scrub.to_text(name), scrub.to_text(value)
+        if not name or name.lower() in DROPPED_HEADERS:
+            continue
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in name + value) or ":" in name:
+            continue
+        result.append((name, value))
+    return result
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A ready fault response."""
+
+    status: int
+    name: str
+    message: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    @property
+    def status_line(self) -> str:
+        return f"{self.status} {status_reasons.get(self.status, 'Error')}"
+
+
+def build_fault(
+    exc: BaseException,
+    default_name: str = DEFAULT_FAULT_NAME,
+    limit: int | None = None,
+    extra_headers: Iterable[tuple[str, str]] = (),
+) -> Fault:
+    """The JSON fault for ``exc``: ``{name: {"code", "message"[, "retryAfter"]}}``."""
+    status = http_status(exc)
+    name = fault_name(status, default_name)
+    message = client_message(exc, status, limit)
+    headers = copied_headers(exc)
+    inner: dict[str, Any] = {"code": status, "message": message}
+    if status in RETRY_AFTER_STATUSES:
+        retry_after = next((v for k, v in headers if k.lower() == "retry-after"), None)
+        if retry_after:
+            inner["retryAfter"] = retry_after
+    body = json.dumps({name: inner}).encode("utf-8")
+    headers.extend(extra_headers)
+    headers.append(("Content-Type", JSON_CONTENT_TYPE))
+    headers.append(("Content-Length", str(len(body))))
+    return Fault(status, name, message, headers, body)
+
+
+def exception_class(exc: BaseException) -> str:
+    """``module.QualName`` of the exception's class."""
+    cls = type(exc)
+    module = getattr(cls, "__module__", None) or ""
+    qualname = getattr(cls, "__qualname__", None) or cls.__name__
+    return qualname if module in ("", "builtins") else f"{module}.{qualname}"
+
+
+def fingerprint(exc: BaseException) -> str:
+    """A stable id for "the same fault": sha1 of the exception class and the code path
+    that raised it (file basenames and function names of the traceback, no line numbers),
+    so it survives edits elsewhere in a file and is equal across processes and hosts."""
+    parts = [exception_class(exc)]
+    try:
+        for frame, _lineno in traceback.walk_tb(exc.__traceback__):
+            code = frame.f_code
+            parts.append(f"{os.path.basename(code.co_filename)}:{code.co_name}")
+    except Exception:  # noqa: BLE001 - a fingerprint of the class alone still groups
+        pass
+    return hashlib.sha1("\n".join(parts).encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def response_fingerprint(status: int) -> str:
+    """Fingerprint of an error response built by an inner layer (no exception to hash)."""
+    return hashlib.sha1(f"response:{status}".encode(), usedforsecurity=False).hexdigest()
