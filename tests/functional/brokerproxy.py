@@ -88,6 +88,9 @@ class BrokerProxy:
         self._stopping = True
         self._wake()
         self._thread.join(5)
+        self._selector.close()
+        self._wakeup_r.close()
+        self._wakeup_w.close()
 
     # -- internals ---------------------------------------------------------------------
 
