@@ -119,7 +119,7 @@ def exception_text(exc: BaseException) -> str:
     if callable(format_message):
         try:
             return scrub.to_text(format_message())
-        except Exception:  # noqa: BLE001 - fall through to .message and str()
+        except Exception:  # noqa: BLE001, S110 - fall back to .message and str()
             pass
     message = _attr(exc, "message")
     if message is not None and not callable(message):
@@ -191,7 +191,12 @@ class Fault:
 
     @property
     def status_line(self) -> str:
-        return f"{self.status} {status_reasons.get(self.status, 'Error')}"
+        return status_line(self.status)
+
+
+def status_line(status: int) -> str:
+    """``"409 Conflict"``: a WSGI status string for ``status``."""
+    return f"{status} {status_reasons.get(status, 'Error')}"
 
 
 def build_fault(
@@ -234,7 +239,7 @@ def fingerprint(exc: BaseException) -> str:
         for frame, _lineno in traceback.walk_tb(exc.__traceback__):
             code = frame.f_code
             parts.append(f"{os.path.basename(code.co_filename)}:{code.co_name}")
-    except Exception:  # noqa: BLE001 - a fingerprint of the class alone still groups
+    except Exception:  # noqa: BLE001, S110 - the class alone still groups
         pass
     return hashlib.sha1("\n".join(parts).encode("utf-8"), usedforsecurity=False).hexdigest()
 

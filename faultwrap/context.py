@@ -1,0 +1,70 @@
+"""Request ids and the oslo.context of a WSGI request, for fault reports.
+
+FaultWrapper usually sits outside the auth filters (so that their exceptions are
+caught): when it looks at the environ after the app ran, keystonemiddleware has
+already put the identity headers into the same environ dict, so
+``RequestContext.from_environ`` finds them. Nothing here runs on the happy path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import MutableMapping
+from typing import Any
+
+from oslo_context import context as oslo_context
+
+LOG = logging.getLogger(__name__)
+
+REQUEST_ID_KEY = "openstack.request_id"
+GLOBAL_REQUEST_ID_KEY = "openstack.global_request_id"
+REQUEST_ID_HEADER = "x-openstack-request-id"
+
+
+def request_ids(environ: MutableMapping[str, Any]) -> tuple[str, str | None]:
+    """``(request_id, global_request_id)`` of the request.
+
+    Read from oslo.middleware's request_id filter; without it a ``req-<uuid4>`` is made
+    and stored in the environ, so that the fault response, the notification, the log
+    line and any later ``RequestContext.from_environ`` agree on one id.
+    """
+    request_id = environ.get(REQUEST_ID_KEY)
+    if not isinstance(request_id, str) or not request_id:
+        request_id = oslo_context.generate_request_id()
+        environ[REQUEST_ID_KEY] = request_id
+    global_id = environ.get(GLOBAL_REQUEST_ID_KEY)
+    return request_id, global_id if isinstance(global_id, str) and global_id else None
+
+
+def _context_in_environ(environ: MutableMapping[str, Any]) -> oslo_context.RequestContext | None:
+    """A context an inner layer stored: ``<service>.context`` keys (nova.context) or
+    WebOb's ad hoc ``req.context`` attribute (Glance, Cinder)."""
+    adhoc = environ.get("webob.adhoc_attrs")
+    if isinstance(adhoc, dict) and isinstance(adhoc.get("context"), oslo_context.RequestContext):
+        return adhoc["context"]
+    for key, value in environ.items():
+        if (
+            isinstance(key, str)
+            and key.endswith(".context")
+            and isinstance(value, oslo_context.RequestContext)
+        ):
+            return value
+    return None
+
+
+def request_context(environ: MutableMapping[str, Any]) -> oslo_context.RequestContext:
+    """The request's context: one an inner layer stored, else one built from the
+    environ (identity headers, request ids), else the thread's current one, else an
+    empty admin-style one. Never None, never replaces the thread's current context."""
+    try:
+        found = _context_in_environ(environ)
+        if found is not None:
+            return found
+        request_ids(environ)
+        return oslo_context.RequestContext.from_environ(environ, overwrite=False)
+    except Exception:
+        LOG.debug("faultwrap: no context from the environ", exc_info=True)
+    current = oslo_context.get_current()
+    if current is not None:
+        return current
+    return oslo_context.RequestContext(is_admin=True, overwrite=False)

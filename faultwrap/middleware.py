@@ -1,0 +1,427 @@
+"""FaultWrapper: every failure of the wrapped app becomes a JSON fault and an api.fault.
+
+PEP 3333 has three places an app fails: while it is called, while its body is iterated
+and in ``close()``. FaultWrapper watches all three (Nova's wsgify-based wrapper only saw
+the first). Before any body byte went out, the client gets a JSON fault (with
+``exc_info`` if the app had already called ``start_response``, as PEP 3333 allows);
+afterwards the fault is reported and the exception handed back to the server through
+``start_response(..., exc_info)``, which aborts the response: a half-sent body never
+gets a second response appended.
+
+Everything that can be decided once (options, the fault table, the notifier handle) is
+decided in the constructor; on the happy path ``__call__`` is a ``try`` around the app
+and a thin iterable wrapper.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from oslo_config import cfg
+
+from faultwrap import conf as fw_conf
+from faultwrap import context as fw_context
+from faultwrap import faults, scrub
+from faultwrap.emitters import api as api_emitter
+
+LOG = logging.getLogger(__name__)
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[MutableMapping[str, Any], StartResponse], Iterable[bytes]]
+
+#: Paste keys that choose the config file rather than an option (as oslo.middleware).
+CONFIG_KEYS = ("oslo_config_project", "oslo_config_file", "oslo_config_program")
+
+#: Paste/keyword keys that are options: ``{key: (group, opt)}``.
+OPTION_KEYS: dict[str, tuple[str, cfg.Opt]] = {
+    opt.dest: (fw_conf.FAULTWRAP_GROUP, opt) for opt in fw_conf.faultwrap_opts
+}
+OPTION_KEYS["notify_api_faults"] = (
+    fw_conf.NOTIFICATIONS_GROUP,
+    next(o for o in fw_conf.notification_opts if o.dest == "notify_api_faults"),
+)
+
+#: Longest traceback logged (characters): whole tracebacks, but never unbounded.
+TRACEBACK_LIMIT = 65536
+
+#: Environ flag: a FaultWrapper already reported this request's fault.
+REPORTED_KEY = "faultwrap.reported"
+
+#: Errors that mean the client went away: not faults.
+DISCONNECT_ERRORS = (BrokenPipeError,)
+_WRITE_DISCONNECT_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+
+# Fallback when building the fault itself fails (a bug in faultwrap): still valid JSON.
+_LAST_RESORT_BODY = b'{"computeFault": {"code": 500, "message": "Internal Server Error"}}'
+
+
+class OptionError(ValueError):
+    """A paste/keyword option has a value its type rejects; the message names it."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """FaultWrapper's resolved options (read once, at construction)."""
+
+    conf: cfg.ConfigOpts
+    notify_api_faults: bool
+    notify_error_responses_from: int
+    default_fault_name: str
+    max_text_length: int
+
+
+_PRIVATE_CONFS: dict[tuple, cfg.ConfigOpts] = {}
+_PRIVATE_CONFS_LOCK = threading.Lock()
+
+
+def private_conf(
+    project: str | None, config_file: str | None, program: str | None = None
+) -> cfg.ConfigOpts:
+    """A ConfigOpts of our own loaded from ``config_file`` and, with ``project``, the
+    project's default files too; one per (project, file, program) in the process, so
+    every pipeline using the same file shares one notifier."""
+    key = (project, config_file, program)
+    with _PRIVATE_CONFS_LOCK:
+        conf = _PRIVATE_CONFS.get(key)
+        if conf is not None:
+            return conf
+        files = []
+        if project:
+            files.extend(cfg.find_config_files(project=project, prog=program))
+        if config_file:
+            files.append(config_file)
+        conf = cfg.ConfigOpts()
+        conf(
+            [],
+            project=project,
+            prog=program,
+            default_config_files=files,
+            default_config_dirs=[],
+            validate_default_values=True,
+        )
+        fw_conf.register_opts(conf)
+        _PRIVATE_CONFS[key] = conf
+        return conf
+
+
+def parse_option(key: str, value: Any) -> Any:
+    """``value`` (a paste string, or already typed) as option ``key``'s type."""
+    group, opt = OPTION_KEYS[key]
+    try:
+        return opt.type(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError) as exc:
+        raise OptionError(
+            f"faultwrap: invalid value {value!r} for option {key!r} ([{group}] {opt.dest}): {exc}"
+        ) from exc
+
+
+def resolve_options(
+    conf: cfg.ConfigOpts | None = None, local_options: Mapping[str, Any] | None = None
+) -> Options:
+    """Options from paste/keyword values over ``conf`` (a private one when
+    ``oslo_config_file``/``oslo_config_project`` is given, else ``cfg.CONF``).
+
+    Paste values are never written into any ConfigOpts: they live in the returned
+    object only, so a filter section cannot change another component's configuration.
+    Unknown keys are logged and ignored; a bad value raises ``OptionError``.
+    """
+    local = dict(local_options or {})
+    project, config_file, program = (local.pop(key, None) or None for key in CONFIG_KEYS)
+    if conf is None:
+        conf = private_conf(project, config_file, program) if (project or config_file) else cfg.CONF
+    fw_conf.register_opts(conf)
+    given = {}
+    for key, value in local.items():
+        if key in OPTION_KEYS:
+            given[key] = parse_option(key, value)
+        else:
+            LOG.warning("faultwrap: unknown option %r ignored (known: %s)", key,
+                        ", ".join(sorted([*OPTION_KEYS, *CONFIG_KEYS])))
+    values = {}
+    for key, (group, opt) in OPTION_KEYS.items():
+        if key in given:
+            values[key] = given[key]
+        else:
+            values[key] = getattr(conf[group], opt.dest)
+    return Options(conf=conf, **values)
+
+
+def _status_code(status: Any) -> int:
+    try:
+        return int(str(status)[:3])
+    except ValueError:
+        return 0
+
+
+def _is_file_wrapper(environ: Mapping[str, Any], app_iter: Any) -> bool:
+    wrapper = environ.get("wsgi.file_wrapper")
+    if wrapper is None:
+        return False
+    if isinstance(wrapper, type):
+        return isinstance(app_iter, wrapper)
+    return hasattr(app_iter, "filelike") or hasattr(app_iter, "fileno")
+
+
+class FaultWrapper:
+    """WSGI middleware: JSON faults for every failure of ``app``, and api.fault.
+
+    ``conf`` is the ConfigOpts to read (default: a private one for
+    ``oslo_config_file``/``oslo_config_project``, else ``cfg.CONF``); keyword options
+    are the paste keys (see ``docs/middleware.rst``) and win over ``conf``.
+    """
+
+    def __init__(self, app: WSGIApp, conf: cfg.ConfigOpts | None = None, **local_options: Any):
+        self._setup(app, resolve_options(conf, local_options))
+
+    @classmethod
+    def factory(cls, global_conf: Mapping[str, Any] | None, **local_conf: Any):
+        """paste.filter_factory: global values, then the filter section's, parsed now so
+        that a bad value stops the pipeline from loading."""
+        merged = {
+            key: value
+            for key, value in (global_conf or {}).items()
+            if key in OPTION_KEYS or key in CONFIG_KEYS
+        }
+        merged.update(local_conf)
+        options = resolve_options(None, merged)
+
+        def _filter(app: WSGIApp) -> FaultWrapper:
+            wrapper = cls.__new__(cls)
+            wrapper._setup(app, options)
+            return wrapper
+
+        return _filter
+
+    def _setup(self, app: WSGIApp, options: Options) -> None:
+        self.app = app
+        self.options = options
+        self.limit = options.max_text_length or None
+        self.response_threshold = options.notify_error_responses_from
+        self.emitter = api_emitter.ApiFaultEmitter(
+            options.conf, options.notify_api_faults, self.limit
+        )
+
+    def __call__(self, environ: MutableMapping[str, Any], start_response: StartResponse):
+        call = _Call(self, environ, start_response)
+        try:
+            app_iter = self.app(environ, call.start_response)
+        except Exception as exc:  # noqa: BLE001 - this is the fault wrapper
+            return call.failed(exc)
+        if isinstance(app_iter, (list, tuple)) or _is_file_wrapper(environ, app_iter):
+            # Nothing left to fail (lists) or the server's own sendfile path: untouched.
+            call.finished()
+            return app_iter
+        return _Body(call, app_iter)
+
+    # -- reporting ---------------------------------------------------------------------
+
+    def report(
+        self,
+        environ: MutableMapping[str, Any],
+        status: int,
+        exc: BaseException | None,
+        note: str = "",
+    ) -> None:
+        """Log one line (5xx: ERROR with traceback, 4xx: INFO) and notify. Never raises."""
+        environ[REPORTED_KEY] = True  # an outer FaultWrapper must not report it again
+        try:
+            request_id, _global = fw_context.request_ids(environ)
+            url = scrub.mask_text(scrub.mask_url(api_emitter.request_url(environ)), self.limit)
+            method = scrub.to_text(environ.get("REQUEST_METHOD", ""))
+            what = faults.exception_class(exc) if exc is not None else "error response"
+            args = (method, url, status, request_id, what, note)
+            line = "%s %s returned %s (request %s): %s%s"
+            if exc is None:
+                LOG.info(line, *args)
+            elif status >= 500:
+                # The traceback is formatted and masked here: logging's own exc_info
+                # would print the exception text, secrets included.
+                trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+                LOG.error(line + "\n%s", *args, scrub.mask_text(trace, TRACEBACK_LIMIT))
+            else:
+                LOG.info(line, *args)
+        except Exception:  # noqa: BLE001, S110 - logging must not change the response
+            pass
+        self.emitter.emit(environ, status, exc)
+
+
+class _Call:
+    """The state of one request: what was started, what was sent, what was reported."""
+
+    __slots__ = (
+        "client_gone",
+        "environ",
+        "reported",
+        "sent",
+        "server_start_response",
+        "started",
+        "status",
+        "wrapper",
+    )
+
+    def __init__(self, wrapper: FaultWrapper, environ: MutableMapping[str, Any],
+                 start_response: StartResponse) -> None:
+        self.wrapper = wrapper
+        self.environ = environ
+        self.server_start_response = start_response
+        self.status = 0
+        self.started = False
+        self.sent = False
+        self.reported = False
+        self.client_gone = False
+
+    def start_response(self, status: str, headers: list, exc_info: Any = None):
+        self.status = status
+        self.started = True
+        if exc_info is None:
+            write = self.server_start_response(status, headers)
+        else:
+            write = self.server_start_response(status, headers, exc_info)
+        return self._wrap_write(write)
+
+    def _wrap_write(self, write: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+        def tracked_write(data: bytes) -> Any:
+            if data:
+                self.sent = True
+            try:
+                return write(data)
+            except _WRITE_DISCONNECT_ERRORS:
+                self.client_gone = True
+                raise
+
+        return tracked_write
+
+    def is_disconnect(self, exc: BaseException) -> bool:
+        return self.client_gone or isinstance(exc, DISCONNECT_ERRORS)
+
+    def finished(self) -> None:
+        """The response ended without an exception: notify if an inner layer built an
+        error response at or above the threshold."""
+        if self.reported:
+            return
+        code = _status_code(self.status)
+        if code >= self.wrapper.response_threshold and not self.environ.get(REPORTED_KEY):
+            self.reported = True
+            self.wrapper.report(self.environ, code, None, " (passed through)")
+
+    def failed(self, exc: Exception) -> Iterable[bytes]:
+        """The app raised before its body started: answer with a fault if still possible."""
+        if self.is_disconnect(exc):
+            LOG.info("faultwrap: client disconnected: %s", faults.exception_class(exc))
+            raise exc
+        if faults.webob_redirect_or_success(exc) and not self.sent:
+            self.reported = True
+            return exc(self.environ, self._restart)  # type: ignore[operator]
+        if self.sent:
+            self._abort(exc)
+        return self._fault(exc)
+
+    def _restart(self, status: str, headers: list, exc_info: Any = None) -> Any:
+        """start_response for a replacement response (exc_info when one was started)."""
+        if self.started:
+            return self.server_start_response(status, headers, exc_info or sys.exc_info())
+        self.started = True
+        return self.server_start_response(status, headers)
+
+    def _fault(self, exc: Exception) -> list[bytes]:
+        """Start the JSON fault and return its body (empty for HEAD)."""
+        self.reported = True
+        wrapper = self.wrapper
+        try:
+            request_id, _global = fw_context.request_ids(self.environ)
+            fault = faults.build_fault(exc, wrapper.options.default_fault_name, wrapper.limit)
+            headers = fault.headers
+            if not any(k.lower() == fw_context.REQUEST_ID_HEADER for k, _v in headers):
+                headers.insert(len(headers) - 2, (fw_context.REQUEST_ID_HEADER, request_id))
+            status, status_line, body = fault.status, fault.status_line, fault.body
+        except Exception:
+            LOG.exception("faultwrap: could not build the fault response")
+            status, status_line, body = 500, "500 Internal Server Error", _LAST_RESORT_BODY
+            headers = [("Content-Type", faults.JSON_CONTENT_TYPE),
+                       ("Content-Length", str(len(body)))]
+        wrapper.report(self.environ, status, exc)
+        self._restart(status_line, headers, (type(exc), exc, exc.__traceback__))
+        if self.environ.get("REQUEST_METHOD") == "HEAD":
+            return []
+        return [body]
+
+    def _abort(self, exc: BaseException) -> None:
+        """Bytes are out: report, then hand the error to the server (never returns)."""
+        self.reported = True
+        self.wrapper.report(self.environ, 500, exc, " (after the response started)")
+        exc_info = (type(exc), exc, exc.__traceback__)
+        try:
+            self.server_start_response(
+                "500 Internal Server Error", [("Content-Type", "text/plain")], exc_info
+            )
+        finally:
+            exc_info = None
+        raise exc  # the server's start_response should have raised it already
+
+
+class _Body:
+    """The app's iterable, watched: errors in ``next()`` and ``close()`` become faults or
+    reports; ``close()`` reaches the app's iterable exactly once."""
+
+    __slots__ = ("app_iter", "call", "closed", "done", "iterator")
+
+    def __init__(self, call: _Call, app_iter: Iterable[bytes]) -> None:
+        self.call = call
+        self.app_iter = app_iter
+        self.iterator: Iterator[bytes] | None = None
+        self.done = False
+        self.closed = False
+
+    def __iter__(self) -> _Body:
+        return self
+
+    def __next__(self) -> bytes:
+        if self.done:
+            raise StopIteration
+        try:
+            if self.iterator is None:
+                self.iterator = iter(self.app_iter)
+            chunk = next(self.iterator)
+        except StopIteration:
+            self.done = True
+            raise
+        except Exception as exc:  # noqa: BLE001 - this is the fault wrapper
+            self.done = True
+            return self._failed(exc)
+        if chunk:
+            self.call.sent = True
+        return chunk
+
+    def _failed(self, exc: Exception) -> bytes:
+        call = self.call
+        if call.is_disconnect(exc):
+            LOG.info("faultwrap: client disconnected: %s", faults.exception_class(exc))
+            raise exc
+        if call.sent:
+            call._abort(exc)
+        body = call._fault(exc)
+        return body[0] if body else b""
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        call = self.call
+        close = getattr(self.app_iter, "close", None)
+        try:
+            if close is not None:
+                close()
+        except Exception as exc:
+            if not call.is_disconnect(exc) and not call.reported:
+                call.reported = True
+                call.wrapper.report(call.environ, 500, exc, " (in close())")
+            elif not call.is_disconnect(exc):
+                LOG.exception("faultwrap: close() failed after a reported fault")
+            raise
+        call.finished()
