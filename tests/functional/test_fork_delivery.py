@@ -1,0 +1,112 @@
+"""Forked children each deliver through their own transport (forking servers).
+
+The parent sends first, so its pooled AMQP connection is open when it forks: the
+hazard gunicorn --preload reproduces (children sharing one socket interleave frames).
+faultwrap makes a new transport in each child; every child's notifications must
+arrive intact, and the parent must keep working.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import warnings
+
+import pytest
+
+from faultwrap import notifier
+from tests.functional.conftest import unwrap
+
+pytestmark = pytest.mark.broker
+
+CHILDREN = 2
+PER_CHILD = 25
+WAIT = 30.0
+
+
+def child_main(conf, index: int) -> int:
+    """Runs in the child; the return value is its exit status (0 = all delivered)."""
+    n = notifier.get_notifier("api", conf=conf)
+    for i in range(PER_CHILD):
+        n.error(None, "fork.child", {"child": index, "i": i, "pid": os.getpid()})
+    if not notifier.flush(20, conf=conf):
+        return 3
+    stats = notifier.stats(conf)
+    if stats["delivered"] != PER_CHILD or any(stats["dropped"].values()):
+        return 4
+    return 0
+
+
+def fork_child(conf, index: int) -> int:
+    with warnings.catch_warnings():
+        # Python 3.12+ warns that forking a multi-threaded process may deadlock the
+        # child; forking servers do exactly that, and it is what this test is about.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # child: never return into pytest
+        status = 1
+        try:
+            status = child_main(conf, index)
+        finally:
+            os._exit(status)
+    return pid
+
+
+def wait_all(pids: list[int], timeout: float) -> dict[int, int | None]:
+    """Exit status per child; None for one still running at the deadline (then killed)."""
+    statuses: dict[int, int | None] = {}
+    deadline = time.monotonic() + timeout
+    while len(statuses) < len(pids) and time.monotonic() < deadline:
+        for pid in pids:
+            if pid in statuses:
+                continue
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                statuses[pid] = os.waitstatus_to_exitcode(status)
+        time.sleep(0.05)
+    for pid in pids:
+        if pid not in statuses:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            statuses[pid] = None
+    return statuses
+
+
+def read_all(queues, queue: str, expected: int, timeout: float) -> list[dict]:
+    bodies = queues.get(queue, expected, timeout)
+    return [unwrap(body) for body in bodies]
+
+
+def test_forked_children_deliver_with_their_own_transport(broker_conf, topic, queues):
+    conf = broker_conf
+    n = notifier.get_notifier("api", conf=conf)
+    assert n.error(None, "fork.parent", {"when": "before"})
+    assert notifier.flush(10, conf=conf)  # the parent's connection is now open
+    parent_transport = notifier.get_core(conf)._state.transport
+
+    pids = [fork_child(conf, index) for index in range(CHILDREN)]
+    statuses = wait_all(pids, WAIT)
+    assert all(status == 0 for status in statuses.values()), statuses
+
+    # The parent still delivers, on its own (unchanged) transport.
+    assert n.error(None, "fork.parent", {"when": "after"})
+    assert notifier.flush(10, conf=conf)
+    assert notifier.get_core(conf)._state.transport is parent_transport
+
+    expected = 2 + CHILDREN * PER_CHILD
+    messages = read_all(queues, f"{topic}.error", expected, WAIT)
+    assert len(messages) == expected  # every body parsed: nothing corrupted
+    assert queues.get(f"{topic}.error", 1, 0.3) == []  # and nothing extra
+    parent = [m["payload"]["when"] for m in messages if m["event_type"] == "fork.parent"]
+    assert sorted(parent) == ["after", "before"]
+    children = [m["payload"] for m in messages if m["event_type"] == "fork.child"]
+    assert sorted((p["child"], p["i"]) for p in children) == [
+        (c, i) for c in range(CHILDREN) for i in range(PER_CHILD)
+    ]
+    # Each child's notifications came from that child's own process.
+    pids_by_child: dict[int, set[int]] = {}
+    for p in children:
+        pids_by_child.setdefault(p["child"], set()).add(p["pid"])
+    assert sorted(pids_by_child.values(), key=min) == sorted(({pid} for pid in pids), key=min)
+    assert {m["publisher_id"] for m in messages} == {"api.testhost"}
