@@ -320,10 +320,12 @@ class NotificationCore:
         return fmt == "both" or fmt == ("versioned" if versioned else "unversioned")
 
     def level_enabled(self, priority: str) -> bool:
+        """False for a priority below the threshold, and for one oslo.messaging lacks."""
+        rank = LEVEL_RANK.get(priority.lower()) if isinstance(priority, str) else None
+        if rank is None:
+            return False
         threshold = self.conf.notifications.notification_level
-        if threshold is None:
-            return True
-        return LEVEL_RANK.get(priority.lower(), 1) >= LEVEL_RANK[threshold]
+        return threshold is None or rank >= LEVEL_RANK[threshold]
 
     def is_enabled(self, versioned: bool = False, priority: str = "info") -> bool:
         """Would a notification of this format and priority be sent at all?"""
@@ -416,6 +418,8 @@ class Notifier:
     def notify(self, ctxt: Any, event_type: str, payload: Payload, priority: str) -> bool:
         """Build and queue one notification; True if it was handed to delivery."""
         if not self.is_enabled(priority):
+            if not (isinstance(priority, str) and priority.lower() in LEVEL_RANK):
+                self._unknown_priority(event_type, priority)
             return False
         try:
             message = self.build_message(event_type, payload, priority)
@@ -432,6 +436,17 @@ class Notifier:
             LOG.debug("faultwrap build failure", exc_info=True)
             return False
         return self.core.submit(self.versioned, safe_ctxt, message, message["priority"])
+
+    def _unknown_priority(self, event_type: str, priority: Any) -> None:
+        """A caller's bug: counted (when notifications are on) and logged, never raised."""
+        if self.core.drivers_enabled():
+            self.core.count_build_failure()
+        LOG.warning(
+            "faultwrap dropped the %s notification: unknown priority %r (one of %s)",
+            event_type,
+            priority,
+            ", ".join(sorted(LEVEL_RANK)),
+        )
 
     def build_message(self, event_type: str, payload: Payload, priority: str) -> dict[str, Any]:
         """oslo.messaging's envelope, built exactly as ``Notifier._notify`` builds it."""

@@ -396,6 +396,24 @@ def test_payload_builder_that_raises_is_counted_and_logged_without_its_text(
     assert all("hunter2" not in r.getMessage() for r in warnings)
 
 
+@pytest.mark.parametrize("priority", ["bogus", None, 3, ""])
+def test_unknown_priority_is_counted_and_logged_not_raised(conf, notifications, caplog, priority):
+    payload = Payload()
+    n = notifier.get_notifier("api", conf=conf)
+    assert n.is_enabled(priority) is False
+    with caplog.at_level(logging.WARNING, logger="faultwrap"):
+        assert n.notify(None, "a.b", payload, priority) is False
+    assert payload.calls == 0
+    assert notifications.messages == []
+    assert notifier.stats(conf)["dropped"]["build_failed"] == 1
+    assert f"unknown priority {priority!r}" in caplog.text
+
+
+def test_priority_is_case_insensitive(conf, notifications):
+    assert notifier.get_notifier("api", conf=conf).notify(None, "a.b", {}, "ERROR") is True
+    assert notifications.messages[0]["priority"] == "ERROR"
+
+
 # -- failures never reach the caller -------------------------------------------------------
 
 
