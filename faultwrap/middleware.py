@@ -215,9 +215,10 @@ class FaultWrapper:
             return call.failed(exc)
         if isinstance(app_iter, (list, tuple)) or _is_file_wrapper(environ, app_iter):
             # Nothing left to fail (lists) or the server's own sendfile path: untouched.
+            call.forward()
             call.finished()
             return app_iter
-        return _Body(call, app_iter)
+        return call.first_chunk(app_iter)
 
     # -- reporting ---------------------------------------------------------------------
 
@@ -252,15 +253,24 @@ class FaultWrapper:
 
 
 class _Call:
-    """The state of one request: what was started, what was sent, what was reported."""
+    """The state of one request.
+
+    The app's ``start_response`` is held back until the first non-empty body chunk
+    (or a ``write()``), exactly as PEP 3333 asks servers to hold back headers: until
+    then a failure can still become a fault response, even behind outer webob-based
+    filters that take the status at ``start_response`` time (oslo.middleware's
+    request_id filter, ``req.get_response``).
+    """
 
     __slots__ = (
         "client_gone",
         "environ",
+        "forwarded",
+        "headers",
         "reported",
         "sent",
         "server_start_response",
-        "started",
+        "server_write",
         "status",
         "wrapper",
     )
@@ -270,32 +280,74 @@ class _Call:
         self.wrapper = wrapper
         self.environ = environ
         self.server_start_response = start_response
-        self.status = 0
-        self.started = False
+        self.server_write: Callable[[bytes], Any] | None = None
+        self.status: str | None = None
+        self.headers: list | None = None
+        self.forwarded = False
         self.sent = False
         self.reported = False
         self.client_gone = False
 
+    # -- the app's side of start_response ---------------------------------------------
+
     def start_response(self, status: str, headers: list, exc_info: Any = None):
-        self.status = status
-        self.started = True
-        if exc_info is None:
-            write = self.server_start_response(status, headers)
+        if self.forwarded:
+            # The app replaces a response whose headers went to the server already:
+            # only legal with exc_info, and the server raises it if bytes are out.
+            self.status = status
+            if exc_info is None:
+                self.server_write = self.server_start_response(status, headers)
+            else:
+                self.server_write = self.server_start_response(status, headers, exc_info)
         else:
-            write = self.server_start_response(status, headers, exc_info)
-        return self._wrap_write(write)
+            self.status, self.headers = status, headers
+        return self.write
 
-    def _wrap_write(self, write: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
-        def tracked_write(data: bytes) -> Any:
-            if data:
-                self.sent = True
-            try:
-                return write(data)
-            except _WRITE_DISCONNECT_ERRORS:
-                self.client_gone = True
-                raise
+    def forward(self) -> None:
+        """Pass the app's held-back status and headers on to the server (once)."""
+        if not self.forwarded and self.status is not None:
+            self.forwarded = True
+            self.server_write = self.server_start_response(self.status, self.headers)
 
-        return tracked_write
+    def write(self, data: bytes) -> Any:
+        """The write() callable the app got: forwards headers, tracks sent bytes, and
+        marks a broken pipe as a client disconnect."""
+        self.forward()
+        if data:
+            self.sent = True
+        try:
+            return self.server_write(data)  # type: ignore[misc]
+        except _WRITE_DISCONNECT_ERRORS:
+            self.client_gone = True
+            raise
+
+    # -- outcomes ------------------------------------------------------------------------
+
+    def first_chunk(self, app_iter: Iterable[bytes]) -> Iterable[bytes]:
+        """Iterate up to the first non-empty chunk; a failure until then is a fault."""
+        try:
+            iterator = iter(app_iter)
+            first = b""
+            for chunk in iterator:
+                if chunk:
+                    first = chunk
+                    break
+        except Exception as exc:  # noqa: BLE001 - this is the fault wrapper
+            self._close_after_fault(app_iter)
+            return self.failed(exc)
+        self.forward()
+        if first:
+            self.sent = True
+        return _Body(self, app_iter, iterator, first)
+
+    def _close_after_fault(self, app_iter: Any) -> None:
+        close = getattr(app_iter, "close", None)
+        if close is None:
+            return
+        try:
+            close()
+        except Exception:
+            LOG.exception("faultwrap: the app's close() failed after a fault")
 
     def is_disconnect(self, exc: BaseException) -> bool:
         return self.client_gone or isinstance(exc, DISCONNECT_ERRORS)
@@ -311,22 +363,22 @@ class _Call:
             self.wrapper.report(self.environ, code, None, " (passed through)")
 
     def failed(self, exc: Exception) -> Iterable[bytes]:
-        """The app raised before its body started: answer with a fault if still possible."""
+        """The app failed before a body byte went out: answer with a fault if we may."""
         if self.is_disconnect(exc):
             LOG.info("faultwrap: client disconnected: %s", faults.exception_class(exc))
             raise exc
-        if faults.webob_redirect_or_success(exc) and not self.sent:
+        if self.sent:
+            self.abort(exc)
+        if faults.webob_redirect_or_success(exc):
             self.reported = True
             return exc(self.environ, self._restart)  # type: ignore[operator]
-        if self.sent:
-            self._abort(exc)
         return self._fault(exc)
 
     def _restart(self, status: str, headers: list, exc_info: Any = None) -> Any:
-        """start_response for a replacement response (exc_info when one was started)."""
-        if self.started:
+        """start_response for a replacement response (exc_info if headers were passed on)."""
+        if self.forwarded:
             return self.server_start_response(status, headers, exc_info or sys.exc_info())
-        self.started = True
+        self.forwarded = True
         return self.server_start_response(status, headers)
 
     def _fault(self, exc: Exception) -> list[bytes]:
@@ -351,7 +403,7 @@ class _Call:
             return []
         return [body]
 
-    def _abort(self, exc: BaseException) -> None:
+    def abort(self, exc: BaseException) -> None:
         """Bytes are out: report, then hand the error to the server (never returns)."""
         self.reported = True
         self.wrapper.report(self.environ, 500, exc, " (after the response started)")
@@ -366,47 +418,42 @@ class _Call:
 
 
 class _Body:
-    """The app's iterable, watched: errors in ``next()`` and ``close()`` become faults or
-    reports; ``close()`` reaches the app's iterable exactly once."""
+    """The rest of the app's body after the first chunk, watched: errors in ``next()``
+    and ``close()`` are reported; ``close()`` reaches the app's iterable exactly once."""
 
-    __slots__ = ("app_iter", "call", "closed", "done", "iterator")
+    __slots__ = ("app_iter", "call", "closed", "first", "iterator")
 
-    def __init__(self, call: _Call, app_iter: Iterable[bytes]) -> None:
+    def __init__(self, call: _Call, app_iter: Iterable[bytes], iterator: Iterator[bytes],
+                 first: bytes) -> None:
         self.call = call
         self.app_iter = app_iter
-        self.iterator: Iterator[bytes] | None = None
-        self.done = False
+        self.iterator: Iterator[bytes] | None = iterator if first else None
+        self.first = first
         self.closed = False
 
     def __iter__(self) -> _Body:
         return self
 
     def __next__(self) -> bytes:
-        if self.done:
+        first = self.first
+        if first:
+            self.first = b""
+            return first
+        if self.iterator is None:
             raise StopIteration
         try:
-            if self.iterator is None:
-                self.iterator = iter(self.app_iter)
             chunk = next(self.iterator)
         except StopIteration:
-            self.done = True
+            self.iterator = None
             raise
-        except Exception as exc:  # noqa: BLE001 - this is the fault wrapper
-            self.done = True
-            return self._failed(exc)
-        if chunk:
-            self.call.sent = True
+        except Exception as exc:
+            self.iterator = None
+            call = self.call
+            if call.is_disconnect(exc):
+                LOG.info("faultwrap: client disconnected: %s", faults.exception_class(exc))
+                raise
+            call.abort(exc)  # the first chunk went out: the response has started
         return chunk
-
-    def _failed(self, exc: Exception) -> bytes:
-        call = self.call
-        if call.is_disconnect(exc):
-            LOG.info("faultwrap: client disconnected: %s", faults.exception_class(exc))
-            raise exc
-        if call.sent:
-            call._abort(exc)
-        body = call._fault(exc)
-        return body[0] if body else b""
 
     def close(self) -> None:
         if self.closed:
@@ -418,10 +465,12 @@ class _Body:
             if close is not None:
                 close()
         except Exception as exc:
-            if not call.is_disconnect(exc) and not call.reported:
+            if call.is_disconnect(exc):
+                raise
+            if call.reported:
+                LOG.exception("faultwrap: close() failed after a reported fault")
+            else:
                 call.reported = True
                 call.wrapper.report(call.environ, 500, exc, " (in close())")
-            elif not call.is_disconnect(exc):
-                LOG.exception("faultwrap: close() failed after a reported fault")
             raise
         call.finished()

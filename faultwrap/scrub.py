@@ -66,12 +66,17 @@ _OSLO_KEYS = frozenset(
 _HEADER_NAMES = r"(?:X-[\w-]*-Token|X-Api-Key|Authorization|Proxy-Authorization|Cookie|Set-Cookie)"
 _HEADER_LINE_RE = re.compile(rf"^(\s*{_HEADER_NAMES}\s*:)[^\r\n]*", re.IGNORECASE | re.MULTILINE)
 _USERINFO_RE = re.compile(r"((?<![\w+.-])[a-zA-Z][\w+.-]*://[^:/@\s]*:)[^@/\s]*@")
-# key (optionally quoted), separator, then a quoted value or a bare one. The bare value
-# may start with an auth scheme ("Bearer abc") so that both words are masked.
-_PAIR_RE = re.compile(
+# A key (optionally quoted) and its separator; the value is matched separately, only
+# after a secret key, so that scanning stays linear on any input.
+_KEY_RE = re.compile(
     r"""(?<![\w.-])(?P<kq>["']?)(?P<key>[A-Za-z_][\w.-]*)(?P=kq)(?P<sep>\s*[:=]\s*)"""
-    r"""(?:(?P<q>["'])(?P<qval>(?:\\.|(?!(?P=q))[^\\])*)(?P=q)"""
-    r"""|(?P<val>(?:(?:Basic|Bearer|Digest|Negotiate|OAuth|Token)\s+)?[^\s&;,'"}\])<>]+))""",
+)
+# A quoted value (escapes allowed), a bare one (which may start with an auth scheme, so
+# "Bearer abc" is masked whole), or an unterminated quote (masked to the end of line).
+_VALUE_RE = re.compile(
+    r"""(?P<q>["'])(?:\\.|(?!(?P=q))[^\\])*(?P=q)"""
+    r"""|(?:(?:Basic|Bearer|Digest|Negotiate|OAuth|Token)\s+)?[^\s&;,'"}\])<>]+"""
+    r"""|(?P<open>["'])[^\r\n]*""",
     re.IGNORECASE,
 )
 
@@ -114,16 +119,6 @@ def _class_name(value: Any) -> str:
         return "object"
 
 
-def _mask_pair(match: re.Match) -> str:
-    if not is_secret_key(match.group("key")):
-        return match.group(0)
-    head = match.group("kq") + match.group("key") + match.group("kq") + match.group("sep")
-    quote = match.group("q")
-    if quote is not None:
-        return f"{head}{quote}{MASK}{quote}"
-    return head + MASK
-
-
 def _mask_pairs(text: str, net: bool = False) -> str:
     """Mask secret pairs; with ``net``, run oslo's mask_password on the text between them.
 
@@ -133,13 +128,23 @@ def _mask_pairs(text: str, net: bool = False) -> str:
     """
     out = []
     pos = 0
-    for match in _PAIR_RE.finditer(text):
-        if not is_secret_key(match.group("key")):
+    search_from = 0
+    while True:
+        key = _KEY_RE.search(text, search_from)
+        if key is None:
+            break
+        search_from = key.end()
+        if not is_secret_key(key.group("key")):
+            continue  # the value is scanned on: "url=http://h/?token=x" hides a pair
+        value = _VALUE_RE.match(text, key.end())
+        if value is None:
             continue
-        gap = text[pos : match.start()]
+        gap = text[pos : key.start()]
         out.append(strutils.mask_password(gap, secret=MASK) if net else gap)
-        out.append(_mask_pair(match))
-        pos = match.end()
+        quote = value.group("q") or value.group("open") or ""
+        closing = value.group("q") or ""
+        out.append(f"{key.group(0)}{quote}{MASK}{closing}")
+        pos = search_from = value.end()
     tail = text[pos:]
     out.append(strutils.mask_password(tail, secret=MASK) if net else tail)
     return "".join(out)

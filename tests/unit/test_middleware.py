@@ -1,0 +1,737 @@
+"""FaultWrapper end to end: every scenario through wsgiref's PEP 3333 validator,
+wrapped around both the app and the middleware, and through WebTest (which lints too)."""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+import wsgiref.handlers
+import wsgiref.util
+from typing import ClassVar
+from wsgiref.validate import validator
+
+import pytest
+import webob.exc
+import webtest
+from oslo_context import context as oslo_context
+
+from faultwrap import middleware
+from faultwrap.middleware import FaultWrapper
+
+API_FAULT_KEYS = {
+    "url", "exception", "status", "method", "request_id", "global_request_id",
+    "exception_class", "fingerprint", "user_id", "project_id",
+}
+GENERIC_500 = "The server has either erred or is incapable of performing the requested operation."
+
+
+class Unsafe(Exception):
+    """An exception whose text must never reach the client."""
+
+
+class SafeConflict(Exception):
+    code = 409
+    safe = True
+
+
+class OverQuota(Exception):
+    code = 413
+    safe = True
+    headers: ClassVar[dict] = {"Retry-After": 4}
+
+
+class Closing:
+    """An app iterable that records close() calls and can fail in next() or close()."""
+
+    def __init__(self, chunks, fail_at=None, close_error=None):
+        self.chunks = list(chunks)
+        self.fail_at = fail_at
+        self.close_error = close_error
+        self.closed = 0
+        self.index = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.index == self.fail_at:
+            raise Unsafe("password=hunter2 broke mid-stream")
+        if self.index >= len(self.chunks):
+            raise StopIteration
+        self.index += 1
+        return self.chunks[self.index - 1]
+
+    def close(self):
+        self.closed += 1
+        if self.close_error is not None:
+            raise self.close_error
+
+
+def raising(exc):
+    def app(environ, start_response):
+        raise exc
+
+    return app
+
+
+def responding(status="200 OK", body=b"ok", headers=None):
+    def app(environ, start_response):
+        start_response(status, headers or [("Content-Type", "text/plain"),
+                                           ("Content-Length", str(len(body)))])
+        return [body]
+
+    return app
+
+
+def streaming(iterable, status="200 OK"):
+    def app(environ, start_response):
+        start_response(status, [("Content-Type", "text/plain")])
+        return iterable
+
+    return app
+
+
+@pytest.fixture
+def fault_conf(conf):
+    conf.set_override("notify_api_faults", True, group="notifications")
+    return conf
+
+
+def make(app, conf, **options):
+    """validator(FaultWrapper(validator(app))) behind WebTest."""
+    return webtest.TestApp(validator(FaultWrapper(validator(app), conf=conf, **options)))
+
+
+def inner_fault(res):
+    """``{"code", "message", ...}`` of a fault body (its single value)."""
+    (inner,) = res.json.values()
+    return inner
+
+
+def only_fault(notifications):
+    faults = notifications.of_type("api.fault")
+    assert len(faults) == 1, notifications.messages
+    return faults[0]
+
+
+# -- the happy path ------------------------------------------------------------------------
+
+
+def test_success_passes_through_untouched(fault_conf, notifications):
+    headers = [("Content-Type", "text/plain"), ("Content-Length", "2"), ("X-Custom", "v")]
+    res = make(responding(headers=headers), fault_conf).get("/x")
+    assert res.status == "200 OK"
+    assert res.body == b"ok"
+    assert res.headerlist == headers
+    assert notifications.messages == []
+
+
+def test_streamed_success_passes_chunks_and_closes_once(fault_conf, notifications):
+    body = Closing([b"a", b"", b"b"])
+    res = make(streaming(body), fault_conf).get("/")
+    assert res.body == b"ab"
+    assert body.closed == 1
+    assert notifications.messages == []
+
+
+def test_list_response_is_returned_as_is(fault_conf):
+    body = [b"x"]
+    app = FaultWrapper(streaming(body), conf=fault_conf)
+    env = webob.Request.blank("/").environ
+    assert app(env, lambda s, h, e=None: None) is body
+
+
+def test_file_wrapper_response_passes_through_untouched(fault_conf, notifications):
+    class FileWrapper:
+        def __init__(self, filelike, block_size=8192):
+            self.filelike = filelike
+
+        def __iter__(self):
+            return iter([self.filelike.read()])
+
+    wrapped = FileWrapper(io.BytesIO(b"data"))
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return environ["wsgi.file_wrapper"](io.BytesIO(b"data"))
+
+    env = webob.Request.blank("/").environ
+    env["wsgi.file_wrapper"] = FileWrapper
+    result = FaultWrapper(app, conf=fault_conf)(env, lambda s, h, e=None: None)
+    assert type(result) is FileWrapper
+    assert list(result) == [b"data"]
+    env["wsgi.file_wrapper"] = lambda f, bs=8192: wrapped  # a function, not a class
+    assert FaultWrapper(lambda e, s: wrapped, conf=fault_conf)(env, None) is wrapped
+    assert notifications.messages == []
+
+
+# -- faults before the body --------------------------------------------------------------
+
+
+def test_unsafe_exception_gives_generic_500_and_notification(fault_conf, notifications):
+    exc = Unsafe("db password=hunter2 at mysql://root:pw@db/nova")
+    res = make(raising(exc), fault_conf).get("/v2/servers?token=abc&limit=1", status=500)
+    assert res.json == {"computeFault": {"code": 500, "message": GENERIC_500}}
+    assert res.headers["Content-Type"] == "application/json; charset=UTF-8"
+    assert int(res.headers["Content-Length"]) == len(res.body)
+    assert "hunter2" not in res.text and "Unsafe" not in res.text
+    assert "hunter2" not in str(res.headers)
+    msg = only_fault(notifications)
+    assert msg["priority"] == "ERROR"
+    assert msg["publisher_id"] == "api.testhost"
+    payload = msg["payload"]
+    assert set(payload) == API_FAULT_KEYS
+    assert payload["status"] == 500
+    assert payload["method"] == "GET"
+    assert payload["url"] == "http://localhost:80/v2/servers?token=***&limit=1"
+    assert payload["exception"] == "db password=*** at mysql://root:***@db/nova"
+    assert payload["exception_class"] == "tests.unit.test_middleware.Unsafe"
+    assert payload["request_id"] == res.headers["x-openstack-request-id"]
+    assert payload["request_id"].startswith("req-")
+    assert len(payload["fingerprint"]) == 40
+
+
+def test_safe_exception_shows_its_text(fault_conf, notifications):
+    res = make(raising(SafeConflict("name taken")), fault_conf).get("/", status=409)
+    assert res.json == {"conflictingRequest": {"code": 409, "message": "SafeConflict: name taken"}}
+    assert only_fault(notifications)["payload"]["status"] == 409
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [(404, 404), (417, 417), (400, 400), (503, 503), (None, 500), ("404", 500), (200, 500),
+     (302, 500), (499, 500), (599, 500), (True, 500), (404.0, 500), (600, 500)],
+)
+def test_status_from_code_attribute(fault_conf, notifications, code, status):
+    exc = Unsafe("x")
+    exc.code = code
+    res = make(raising(exc), fault_conf).get("/", status=status)
+    assert inner_fault(res)["code"] == status
+    assert only_fault(notifications)["payload"]["status"] == status
+
+
+def test_missing_code_gives_500(fault_conf, notifications):
+    make(raising(KeyError("k")), fault_conf).get("/", status=500)
+
+
+@pytest.mark.parametrize(
+    ("status", "name"),
+    [(400, "badRequest"), (401, "unauthorized"), (403, "forbidden"), (404, "itemNotFound"),
+     (405, "badMethod"), (409, "conflictingRequest"), (413, "overLimit"), (415, "badMediaType"),
+     (429, "overLimit"), (501, "notImplemented"), (503, "serviceUnavailable"),
+     (500, "computeFault"), (406, "computeFault"), (410, "computeFault"), (422, "computeFault")],
+)
+def test_fault_names(fault_conf, status, name):
+    exc = Unsafe("x")
+    exc.code = status
+    res = make(raising(exc), fault_conf).get("/", status=status)
+    assert list(res.json) == [name]
+
+
+def test_default_fault_name_is_configurable(fault_conf):
+    res = make(raising(Unsafe("x")), fault_conf, default_fault_name="apiFault").get("/", status=500)
+    assert list(res.json) == ["apiFault"]
+
+
+@pytest.mark.parametrize("status", [413, 429, 503])
+def test_retry_after_in_body_and_header(fault_conf, status):
+    exc = OverQuota("quota exceeded")
+    exc.code = status
+    res = make(raising(exc), fault_conf).get("/", status=status)
+    inner = inner_fault(res)
+    assert inner["retryAfter"] == "4"
+    assert res.headers["Retry-After"] == "4"
+
+
+def test_no_retry_after_without_header_or_on_other_statuses(fault_conf):
+    exc = OverQuota("q")
+    exc.headers = {}
+    res = make(raising(exc), fault_conf).get("/", status=413)
+    assert "retryAfter" not in res.json["overLimit"]
+    exc = SafeConflict("c")
+    exc.headers = {"Retry-After": 5}
+    res = make(raising(exc), fault_conf).get("/", status=409)
+    assert "retryAfter" not in res.json["conflictingRequest"]
+    assert res.headers["Retry-After"] == "5"
+
+
+def test_headers_copied_as_str_without_body_or_hop_by_hop_headers(fault_conf):
+    exc = SafeConflict("c")
+    exc.headers = [("X-Count", 3), ("Content-Type", "text/html"), ("Content-Length", "0"),
+                   ("Connection", "close"), ("X-Evil", "a\r\nSet-Cookie: x=1"), ("bad",)]
+    res = make(raising(exc), fault_conf).get("/", status=409)
+    assert res.headers["X-Count"] == "3"
+    assert res.headers["Content-Type"] == "application/json; charset=UTF-8"
+    assert "Connection" not in res.headers
+    assert "X-Evil" not in res.headers and "Set-Cookie" not in res.headers
+
+
+def test_webob_exception_keeps_detail_and_drops_its_body_headers(fault_conf, notifications):
+    exc = webob.exc.HTTPNotFound(detail="No server abc")
+    res = make(raising(exc), fault_conf).get("/", status=404)
+    assert res.json == {"itemNotFound": {"code": 404, "message": "No server abc"}}
+    assert res.headers["Content-Type"] == "application/json; charset=UTF-8"
+    res = make(raising(webob.exc.HTTPMethodNotAllowed(headers={"Allow": "GET"})), fault_conf).get(
+        "/", status=405
+    )
+    assert res.json["badMethod"]["message"] == webob.exc.HTTPMethodNotAllowed.explanation
+    assert res.headers["Allow"] == "GET"
+
+
+def test_webob_5xx_exception_never_shows_its_detail(fault_conf):
+    exc = webob.exc.HTTPServiceUnavailable(detail="backend 10.0.0.3 password=x down")
+    res = make(raising(exc), fault_conf).get("/", status=503)
+    assert res.json["serviceUnavailable"]["message"] == webob.exc.HTTPServiceUnavailable.explanation
+
+
+def test_webob_redirect_exception_is_served_as_a_response(fault_conf, notifications):
+    res = make(raising(webob.exc.HTTPFound(location="/elsewhere")), fault_conf).get("/", status=302)
+    assert res.headers["Location"].endswith("/elsewhere")
+    assert notifications.messages == []
+
+
+def test_exception_after_start_response_uses_exc_info(fault_conf, notifications):
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        raise Unsafe("late")
+
+    res = make(app, fault_conf).get("/", status=500)
+    assert "computeFault" in res.json
+    assert only_fault(notifications)["payload"]["status"] == 500
+
+
+def test_head_gets_no_body(fault_conf, notifications):
+    res = make(raising(SafeConflict("x")), fault_conf).head("/", status=409)
+    assert res.body == b""
+    assert res.headers["Content-Type"] == "application/json; charset=UTF-8"
+    assert only_fault(notifications)["payload"]["method"] == "HEAD"
+
+
+# -- faults while the body is iterated, and in close() -----------------------------------
+
+
+def test_error_in_first_next_gives_fault_and_closes_once(fault_conf, notifications):
+    body = Closing([b"a"], fail_at=0)
+    res = make(streaming(body), fault_conf).get("/", status=500)
+    assert res.json == {"computeFault": {"code": 500, "message": GENERIC_500}}
+    assert body.closed == 1
+    assert "hunter2" not in res.text
+    assert only_fault(notifications)["payload"]["exception"] == "password=*** broke mid-stream"
+
+
+def test_error_after_empty_chunks_still_gives_fault(fault_conf):
+    body = Closing([b"", b""], fail_at=2)
+    res = make(streaming(body), fault_conf).get("/", status=500)
+    assert "computeFault" in res.json
+    assert body.closed == 1
+
+
+def test_generator_starting_lazily_then_failing_gives_fault(fault_conf):
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        yield b""
+        raise SafeConflict("lazy")
+
+    res = make(app, fault_conf).get("/", status=409)
+    assert res.json["conflictingRequest"]["message"] == "SafeConflict: lazy"
+
+
+def run_server(app, method="GET"):
+    """Run ``app`` in wsgiref's real server handler; the raw bytes it wrote."""
+    environ = {"REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": "/", "QUERY_STRING": "",
+               "SERVER_NAME": "h", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.0"}
+    out, err = io.BytesIO(), io.StringIO()
+    handler = wsgiref.handlers.SimpleHandler(io.BytesIO(), out, err, environ)
+    try:
+        handler.run(validator(app))
+    except Exception as exc:  # noqa: BLE001 - wsgiref itself trips over close() errors
+        err.write(f"escaped: {exc!r}")
+    return out.getvalue(), err.getvalue()
+
+
+def test_error_after_bytes_sent_is_reraised_never_a_second_response(fault_conf, notifications):
+    body = Closing([b"first", b"second"], fail_at=1)
+    raw, errors = run_server(FaultWrapper(validator(streaming(body)), conf=fault_conf))
+    assert raw.startswith(b"HTTP/1.0 200 OK")
+    assert raw.endswith(b"first")
+    assert raw.count(b"HTTP/1.0") == 1 and b"computeFault" not in raw
+    assert "Unsafe" in errors  # the server got the exception and logged it
+    assert body.closed == 1
+    payload = only_fault(notifications)["payload"]
+    assert payload["status"] == 500
+    assert payload["exception"] == "password=*** broke mid-stream"
+
+
+def test_error_after_bytes_sent_through_webtest_raises(fault_conf, notifications):
+    with pytest.raises(Unsafe):
+        make(streaming(Closing([b"a", b"b"], fail_at=1)), fault_conf).get("/")
+    assert len(notifications.of_type("api.fault")) == 1
+
+
+def test_error_before_bytes_through_real_server_gives_fault(fault_conf):
+    raw, _errors = run_server(FaultWrapper(validator(streaming(Closing([b"x"], fail_at=0))),
+                                           conf=fault_conf))
+    assert raw.startswith(b"HTTP/1.0 500 Internal Server Error")
+    assert raw.endswith(b'{"computeFault": {"code": 500, "message": "' + GENERIC_500.encode() + b'"}}')
+
+
+def test_write_then_raise_is_reraised(fault_conf, notifications):
+    def app(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"partial")
+        raise Unsafe("after write")
+
+    raw, errors = run_server(FaultWrapper(app, conf=fault_conf))
+    assert raw.endswith(b"partial") and raw.count(b"HTTP/1.0") == 1
+    assert "after write" in errors
+    assert only_fault(notifications)["payload"]["status"] == 500
+
+
+def test_error_in_close_after_body_is_reported_and_reraised(fault_conf, notifications):
+    body = Closing([b"ok"], close_error=Unsafe("close failed"))
+    raw, errors = run_server(FaultWrapper(validator(streaming(body)), conf=fault_conf))
+    assert raw.endswith(b"ok")
+    assert "close failed" in errors
+    assert body.closed == 1
+    assert only_fault(notifications)["payload"]["exception"] == "close failed"
+
+
+def test_close_error_after_a_fault_is_not_reported_twice(fault_conf, notifications):
+    body = Closing([b"a"], fail_at=0, close_error=Unsafe("close failed too"))
+    res = make(streaming(body), fault_conf).get("/", status=500)
+    assert "computeFault" in res.json
+    assert body.closed == 1
+    assert len(notifications.of_type("api.fault")) == 1
+
+
+def test_close_is_forwarded_once_even_if_called_twice(fault_conf):
+    body = Closing([b"a"])
+    result = FaultWrapper(streaming(body), conf=fault_conf)(
+        webob.Request.blank("/").environ, lambda s, h, e=None: None
+    )
+    assert list(result) == [b"a"]
+    result.close()
+    result.close()
+    assert body.closed == 1
+
+
+# -- not faults ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt(), SystemExit(1)])
+def test_keyboard_interrupt_and_system_exit_pass_through(fault_conf, notifications, exc):
+    with pytest.raises(type(exc)):
+        FaultWrapper(raising(exc), conf=fault_conf)(webob.Request.blank("/").environ, None)
+    assert notifications.messages == []
+
+
+def test_generator_exit_on_client_disconnect_is_not_a_fault(fault_conf, notifications):
+    closed = []
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        try:
+            yield b"a"
+            yield b"b"
+        finally:
+            closed.append(True)
+
+    result = FaultWrapper(validator(app), conf=fault_conf)(
+        webob.Request.blank("/").environ, lambda s, h, e=None: None
+    )
+    assert next(result) == b"a"
+    result.close()  # the server closes early: GeneratorExit inside the app
+    assert closed == [True]
+    assert notifications.messages == []
+
+
+def test_broken_pipe_on_write_is_not_a_fault(fault_conf, notifications):
+    def server_write(data):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def app(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        try:
+            write(b"x")
+        except OSError as exc:
+            raise RuntimeError("wrapped by the app") from exc
+
+    with pytest.raises(RuntimeError):
+        FaultWrapper(app, conf=fault_conf)(
+            webob.Request.blank("/").environ, lambda s, h, e=None: server_write
+        )
+    with pytest.raises(BrokenPipeError):
+        FaultWrapper(raising(BrokenPipeError()), conf=fault_conf)(
+            webob.Request.blank("/").environ, None
+        )
+    assert notifications.messages == []
+
+
+# -- error responses built by inner layers ---------------------------------------------
+
+
+def test_inner_5xx_response_passes_through_and_notifies(fault_conf, notifications):
+    body = b'{"serviceUnavailable": {"code": 503, "message": "down"}}'
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    res = make(responding("503 Service Unavailable", body, headers), fault_conf).get(
+        "/v1/x", status=503
+    )
+    assert res.body == body and res.headerlist == headers
+    payload = only_fault(notifications)["payload"]
+    assert payload["status"] == 503
+    assert payload["exception_class"] is None
+    assert payload["exception"] == "503 Service Unavailable"
+
+
+def test_inner_streamed_5xx_notifies_at_close(fault_conf, notifications):
+    body = Closing([b"err"])
+    make(streaming(body, "500 Internal Server Error"), fault_conf).get("/", status=500)
+    assert body.closed == 1
+    assert only_fault(notifications)["payload"]["status"] == 500
+
+
+@pytest.mark.parametrize(("threshold", "expected"), [(500, 0), (400, 1), (404, 1), (405, 0)])
+def test_inner_response_threshold(fault_conf, notifications, threshold, expected):
+    app = make(responding("404 Not Found", b"no"), fault_conf,
+               notify_error_responses_from=threshold)
+    app.get("/", status=404)
+    assert len(notifications.of_type("api.fault")) == expected
+
+
+def test_threshold_600_never_notifies_responses(fault_conf, notifications):
+    make(responding("599 Custom", b"x"), fault_conf, notify_error_responses_from="600").get(
+        "/", status=599
+    )
+    assert notifications.messages == []
+
+
+def test_nested_wrappers_notify_once(fault_conf, notifications):
+    inner = FaultWrapper(validator(raising(Unsafe("x"))), conf=fault_conf)
+    app = webtest.TestApp(validator(FaultWrapper(validator(inner), conf=fault_conf)))
+    app.get("/", status=500)
+    assert len(notifications.of_type("api.fault")) == 1
+
+
+# -- notifications off, request ids, contexts --------------------------------------------
+
+
+def test_notifications_off_same_response_no_payload_work(conf, fault_conf, notifications,
+                                                          monkeypatch):
+    exc = SafeConflict("x")
+    on = make(raising(exc), fault_conf).get("/", status=409)
+    notifications.reset()
+    calls = []
+    monkeypatch.setattr(middleware.api_emitter, "fault_data",
+                        lambda *a, **k: calls.append(a) or {})
+    off = make(raising(exc), conf, notify_api_faults="false").get("/", status=409)
+    assert off.body == on.body
+    assert [h for h in off.headerlist if h[0] != "x-openstack-request-id"] == [
+        h for h in on.headerlist if h[0] != "x-openstack-request-id"
+    ]
+    assert notifications.messages == [] and calls == []
+
+
+def test_paste_key_turns_notifications_on_without_touching_conf(conf, notifications):
+    make(raising(Unsafe("x")), conf, notify_api_faults="true").get("/", status=500)
+    assert len(notifications.of_type("api.fault")) == 1
+    assert conf.notifications.notify_api_faults is False
+
+
+def test_request_ids_from_the_request_id_filter(fault_conf, notifications):
+    env = {"openstack.request_id": "req-local", "openstack.global_request_id": "req-global"}
+    res = make(raising(Unsafe("x")), fault_conf).get("/", extra_environ=env, status=500)
+    assert res.headers["x-openstack-request-id"] == "req-local"
+    payload = only_fault(notifications)["payload"]
+    assert (payload["request_id"], payload["global_request_id"]) == ("req-local", "req-global")
+    assert notifications.contexts[0].request_id == "req-local"
+
+
+def test_generated_request_id_is_stored_in_the_environ(fault_conf, notifications):
+    env = webob.Request.blank("/").environ
+    responses = []
+    app = FaultWrapper(raising(Unsafe("x")), conf=fault_conf)
+    list(app(env, lambda s, h, e=None: responses.append(dict(h))))
+    assert env["openstack.request_id"] == responses[0]["x-openstack-request-id"]
+    assert only_fault(notifications)["payload"]["request_id"] == env["openstack.request_id"]
+
+
+def test_user_and_project_from_identity_headers(fault_conf, notifications):
+    env = {"HTTP_X_USER_ID": "u1", "HTTP_X_PROJECT_ID": "p1", "HTTP_X_AUTH_TOKEN": "tok"}
+    make(raising(Unsafe("x")), fault_conf).get("/", extra_environ=env, status=500)
+    payload = only_fault(notifications)["payload"]
+    assert (payload["user_id"], payload["project_id"]) == ("u1", "p1")
+    assert "tok" not in str(notifications.contexts[0])  # redacted context on the wire
+
+
+def test_context_stored_by_an_inner_layer_is_used(fault_conf, notifications):
+    ctx = oslo_context.RequestContext(user_id="u2", project_id="p2", overwrite=False)
+
+    def app(environ, start_response):
+        environ["nova.context"] = ctx
+        raise Unsafe("x")
+
+    make(app, fault_conf).get("/", status=500)
+    payload = only_fault(notifications)["payload"]
+    assert (payload["user_id"], payload["project_id"]) == ("u2", "p2")
+
+
+def test_no_identity_gives_null_ids_and_keeps_current_context(fault_conf, notifications):
+    current = oslo_context.RequestContext(user_id="someone-else")
+    make(raising(Unsafe("x")), fault_conf).get("/", status=500)
+    payload = only_fault(notifications)["payload"]
+    assert (payload["user_id"], payload["project_id"]) == (None, None)
+    assert oslo_context.get_current() is current
+
+
+def test_versioned_api_fault_is_emitted_too(fault_conf, notifications):
+    fault_conf.set_override("notification_format", "both", group="notifications")
+    make(raising(SafeConflict("x")), fault_conf).get("/", status=409)
+    legacy = [m for m in notifications.of_type("api.fault") if "faultwrap_object.name" not in
+              str(m["payload"])]
+    versioned = [m for m in notifications.of_type("api.fault") if m not in legacy]
+    assert len(legacy) == 1 and len(versioned) == 1
+    assert versioned[0]["publisher_id"] == "faultwrap-api:testhost"
+    data = versioned[0]["payload"]["faultwrap_object.data"]
+    assert data["status"] == 409 and data["message"] == "x"
+
+
+def test_versioned_only_sends_no_legacy(fault_conf, notifications):
+    fault_conf.set_override("notification_format", "versioned", group="notifications")
+    make(raising(Unsafe("x")), fault_conf).get("/", status=500)
+    (msg,) = notifications.of_type("api.fault")
+    assert msg["publisher_id"] == "faultwrap-api:testhost"
+
+
+# -- hostile exception objects -------------------------------------------------------------
+
+
+class StrRaises(Exception):
+    code = 409
+    safe = True
+
+    def __str__(self):
+        raise RuntimeError("no str")
+
+
+class StrNotStr(Exception):
+    safe = True
+
+    def __str__(self):
+        return 42  # noqa: PLE0307 - the broken object under test
+
+
+class CodeRaises(Exception):
+    @property
+    def code(self):
+        raise RuntimeError("no code")
+
+
+class FormatRaises(Exception):
+    safe = True
+    code = 400
+
+    def format_message(self):
+        raise RuntimeError("no format")
+
+
+class BoolRaises:
+    def __bool__(self):
+        raise RuntimeError("no bool")
+
+
+class SafeRaises(Exception):
+    safe = BoolRaises()
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "message"),
+    [
+        (StrRaises(), 409, "StrRaises: <unprintable StrRaises>"),
+        (StrNotStr(), 500, "StrNotStr: <unprintable StrNotStr>"),
+        (CodeRaises("c"), 500, GENERIC_500),
+        (FormatRaises("fallback text"), 400, "FormatRaises: fallback text"),
+        (SafeRaises("s"), 500, GENERIC_500),
+        (SafeConflict(b"\xff\xfe bytes password=x"), 409,
+         "SafeConflict: b'\\xff\\xfe bytes password=***'"),
+    ],
+)
+def test_bad_exception_objects_still_give_fault_and_notification(
+    fault_conf, notifications, exc, status, message
+):
+    res = make(raising(exc), fault_conf).get("/", status=status)
+    assert inner_fault(res)["message"] == message
+    payload = only_fault(notifications)["payload"]
+    assert payload["status"] == status
+    assert isinstance(payload["exception"], str)
+
+
+def test_non_utf8_bytes_message_attribute(fault_conf, notifications):
+    exc = SafeConflict("x")
+    exc.message = b"caf\xe9 token=abc"
+    res = make(raising(exc), fault_conf).get("/", status=409)
+    assert res.json["conflictingRequest"]["message"] == "SafeConflict: caf\\xe9 token=***"
+    assert only_fault(notifications)["payload"]["exception"] == "caf\\xe9 token=***"
+
+
+def test_huge_message_is_truncated_everywhere(fault_conf, notifications):
+    exc = SafeConflict("y" * 100_000)
+    res = make(raising(exc), fault_conf, max_text_length="500").get("/?q=" + "z" * 5000,
+                                                                    status=409)
+    assert len(res.json["conflictingRequest"]["message"]) == 500
+    payload = only_fault(notifications)["payload"]
+    assert len(payload["exception"]) == 500 and payload["exception"].endswith("...[truncated]")
+    assert len(payload["url"]) == 500
+
+
+# -- logging -------------------------------------------------------------------------------
+
+
+def test_5xx_logged_at_error_with_masked_traceback(fault_conf, caplog):
+    caplog.set_level(logging.INFO, logger="faultwrap")
+    make(raising(Unsafe("password=hunter2")), fault_conf).get("/p?token=abc", status=500)
+    (record,) = [r for r in caplog.records if r.name == "faultwrap.middleware"]
+    assert record.levelno == logging.ERROR
+    text = record.getMessage()
+    assert text.startswith("GET http://localhost:80/p?token=*** returned 500 (request req-")
+    assert "Traceback" in text and "hunter2" not in text and "password=***" in text
+    assert record.exc_info is None
+
+
+def test_4xx_logged_at_info_without_traceback(fault_conf, caplog):
+    caplog.set_level(logging.INFO, logger="faultwrap")
+    make(raising(SafeConflict("x")), fault_conf).get("/", status=409)
+    (record,) = [r for r in caplog.records if r.name == "faultwrap.middleware"]
+    assert record.levelno == logging.INFO
+    assert "Traceback" not in record.getMessage() and record.exc_info is None
+    assert "409" in record.getMessage()
+
+
+def test_reporting_failure_never_changes_the_response(fault_conf, notifications, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("emitter bug")
+
+    monkeypatch.setattr(middleware.api_emitter, "fault_data", broken)
+    res = make(raising(SafeConflict("x")), fault_conf).get("/", status=409)
+    assert res.json["conflictingRequest"]["message"] == "SafeConflict: x"
+    assert notifications.messages == []
+
+
+def test_fault_building_bug_still_answers_500(fault_conf, monkeypatch):
+    monkeypatch.setattr(middleware.faults, "build_fault", lambda *a, **k: 1 / 0)
+    res = make(raising(SafeConflict("x")), fault_conf).get("/", status=500)
+    assert res.json == {"computeFault": {"code": 500, "message": "Internal Server Error"}}
+
+
+def test_environ_without_request_uri_parts_still_reports(fault_conf, notifications):
+    env = {"REQUEST_METHOD": "GET"}
+    out = FaultWrapper(raising(Unsafe("x")), conf=fault_conf)(env, lambda s, h, e=None: None)
+    assert b"computeFault" in b"".join(out)
+    assert only_fault(notifications)["payload"]["status"] == 500
+
+
+def test_wsgiref_util_available():
+    # request_url relies on wsgiref.util.request_uri; guard against API drift
+    assert wsgiref.util.request_uri({"wsgi.url_scheme": "http", "HTTP_HOST": "h",
+                                     "PATH_INFO": "/p", "QUERY_STRING": "a=1"}) == "http://h/p?a=1"
+    assert sys.version_info >= (3, 10)
