@@ -15,12 +15,14 @@ import types
 from collections.abc import Iterator
 from unittest import mock
 
+from oslo_config import cfg
 from oslo_utils import timeutils
 
 from faultwrap import notifier as fw_notifier
 from faultwrap.emitters import image as image_emitters
 from faultwrap.emitters import instance as instance_emitters
 from faultwrap.emitters import legacy
+from tests.conftest import make_conf
 
 FROZEN_NOW = datetime.datetime(2026, 11, 23, 15, 4, 5, 123456)
 INSTANCE_UUID = "178b0921-8f85-4257-88b6-2e743b5a975c"
@@ -32,6 +34,15 @@ USER_ID = "fake"
 
 class Obj(types.SimpleNamespace):
     """An object with attributes (not a mapping), like an ORM row or a Nova object."""
+
+
+def conf_from_file(directory: pathlib.Path, text: str) -> cfg.ConfigOpts:
+    """A private ConfigOpts loaded from a config file with ``text`` (option parsing tests)."""
+    path = directory / "test.conf"
+    path.write_text(text)
+    conf = make_conf()
+    conf([f"--config-file={path}"], default_config_files=[], default_config_dirs=[])
+    return conf
 
 
 @contextlib.contextmanager

@@ -12,8 +12,7 @@ from faultwrap.emitters.audit_period import (
     last_completed_audit_period,
     parse_audit_period,
 )
-from tests.conftest import make_conf
-from tests.legacy_support import FROZEN_NOW, legacy_test_env
+from tests.legacy_support import FROZEN_NOW, conf_from_file, legacy_test_env
 
 D = datetime.datetime
 
@@ -135,17 +134,11 @@ def test_bad_override_is_refused_naming_nothing_else(conf):
 
 @pytest.mark.parametrize("value", ["week", "month@31", "day@24"])
 def test_bad_config_file_value_fails_naming_the_option(tmp_path, value):
-    path = tmp_path / "faultwrap.conf"
-    path.write_text(f"[notifications]\ninstance_usage_audit_period = {value}\n")
-    conf = make_conf()
-    conf([f"--config-file={path}"], default_config_files=[], default_config_dirs=[])
+    conf = conf_from_file(tmp_path, f"[notifications]\ninstance_usage_audit_period = {value}\n")
     with pytest.raises(cfg.ConfigFileValueError, match="instance_usage_audit_period"):
         assert conf.notifications.instance_usage_audit_period is None
 
 
 def test_historical_default_group_is_honoured(tmp_path):
-    path = tmp_path / "nova.conf"
-    path.write_text("[DEFAULT]\ninstance_usage_audit_period = hour@15\n")
-    conf = make_conf()
-    conf([f"--config-file={path}"], default_config_files=[], default_config_dirs=[])
+    conf = conf_from_file(tmp_path, "[DEFAULT]\ninstance_usage_audit_period = hour@15\n")
     assert conf.notifications.instance_usage_audit_period == "hour@15"

@@ -9,7 +9,7 @@ from oslo_config import cfg
 
 from faultwrap import notifier as fw_notifier
 from faultwrap.emitters import legacy
-from tests.conftest import make_conf
+from tests.legacy_support import conf_from_file
 
 
 class InstanceNotFound(Exception):
@@ -173,28 +173,19 @@ def test_is_disabled(event_type, entries, disabled):
 
 
 def test_disabled_option_parses_and_validates(tmp_path):
-    path = tmp_path / "faultwrap.conf"
-    path.write_text("[notifications]\ndisabled_notifications = image.member, task.* ,image.send\n")
-    conf = make_conf()
-    conf([f"--config-file={path}"], default_config_files=[], default_config_dirs=[])
+    conf = conf_from_file(tmp_path, "[notifications]\ndisabled_notifications = image.member, task.* ,image.send\n")
     assert conf.notifications.disabled_notifications == ["image.member", "task.*", "image.send"]
 
 
 @pytest.mark.parametrize("bad", ["image..create", "image.*.create", "*", "image create", ".image"])
 def test_disabled_option_rejects_bad_entries_naming_the_option(tmp_path, bad):
-    path = tmp_path / "faultwrap.conf"
-    path.write_text(f"[notifications]\ndisabled_notifications = {bad}\n")
-    conf = make_conf()
-    conf([f"--config-file={path}"], default_config_files=[], default_config_dirs=[])
+    conf = conf_from_file(tmp_path, f"[notifications]\ndisabled_notifications = {bad}\n")
     with pytest.raises(cfg.ConfigFileValueError, match="disabled_notifications"):
         assert conf.notifications.disabled_notifications is None
 
 
 def test_glance_default_group_is_honoured(tmp_path):
-    path = tmp_path / "glance-api.conf"
-    path.write_text("[DEFAULT]\ndisabled_notifications = image.create,task\n")
-    conf = make_conf()
-    conf([f"--config-file={path}"], default_config_files=[], default_config_dirs=[])
+    conf = conf_from_file(tmp_path, "[DEFAULT]\ndisabled_notifications = image.create,task\n")
     assert conf.notifications.disabled_notifications == ["image.create", "task"]
 
 
