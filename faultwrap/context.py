@@ -55,7 +55,11 @@ def _context_in_environ(environ: MutableMapping[str, Any]) -> oslo_context.Reque
 def request_context(environ: MutableMapping[str, Any]) -> oslo_context.RequestContext:
     """The request's context: one an inner layer stored, else one built from the
     environ (identity headers, request ids), else the thread's current one, else an
-    empty admin-style one. Never None, never replaces the thread's current context."""
+    empty admin-style one. Never None; the thread's current context is left as it was
+    (oslo.context stores a new context as current when there is none, which would leak
+    this request's identity into the next request on the thread)."""
+    store = oslo_context._request_store  # oslo.context has no public "peek and restore"
+    previous = getattr(store, "context", None)
     try:
         found = _context_in_environ(environ)
         if found is not None:
@@ -64,7 +68,8 @@ def request_context(environ: MutableMapping[str, Any]) -> oslo_context.RequestCo
         return oslo_context.RequestContext.from_environ(environ, overwrite=False)
     except Exception:
         LOG.debug("faultwrap: no context from the environ", exc_info=True)
-    current = oslo_context.get_current()
-    if current is not None:
-        return current
-    return oslo_context.RequestContext(is_admin=True, overwrite=False)
+        if previous is not None:
+            return previous
+        return oslo_context.RequestContext(is_admin=True, overwrite=False)
+    finally:
+        store.context = previous
