@@ -1,0 +1,150 @@
+"""FaultWrapper on the real RabbitMQ: the demo pipeline loaded with paste.deploy, real
+requests, api.fault read back from the broker; a dead or hung broker changes nothing
+for the client.
+
+The broker itself is never stopped: broker loss is a ``BrokerProxy`` in front of it
+(down: connection refused; hung: accepts and never answers).
+"""
+
+from __future__ import annotations
+
+import time
+from wsgiref.validate import validator
+
+import pytest
+import webtest
+
+from faultwrap import demo, middleware, notifier
+from faultwrap.middleware import FaultWrapper
+from tests.functional.brokerproxy import BrokerProxy
+from tests.functional.conftest import unwrap
+
+ENVELOPE_KEYS = {"message_id", "publisher_id", "event_type", "priority", "payload", "timestamp"}
+PAYLOAD_KEYS = {
+    "url", "exception", "status", "method", "request_id", "global_request_id",
+    "exception_class", "fingerprint", "user_id", "project_id",
+}
+GENERIC_500 = "The server has either erred or is incapable of performing the requested operation."
+
+
+def load_demo(tmp_path, transport_url, topic, extra=""):
+    """The demo pipeline with a config file of its own (oslo_config_file)."""
+    path = tmp_path / "faultwrap.conf"
+    path.write_text(
+        "[oslo_messaging_notifications]\n"
+        f"driver = messagingv2\ntransport_url = {transport_url}\ntopics = {topic}\n"
+        "[notifications]\nnotify_api_faults = true\nhost = testhost\n"
+        f"versioned_notifications_topics = {topic}_versioned\n{extra}"
+    )
+    app = demo.load_app({"oslo_config_file": str(path)})
+    wrapper = app
+    while not isinstance(wrapper, FaultWrapper):
+        wrapper = wrapper.application
+    return webtest.TestApp(validator(app)), wrapper.options.conf, str(path)
+
+
+@pytest.fixture
+def cleanup():
+    """Forget the private confs the test made and close their notifiers."""
+    yield
+    for key in list(middleware._PRIVATE_CONFS):
+        notifier.reset(middleware._PRIVATE_CONFS.pop(key))
+
+
+def test_api_fault_envelope_read_back_from_rabbitmq(broker, topic, queues, tmp_path, cleanup):
+    queues.watch(topic)
+    app, conf, _path = load_demo(tmp_path, broker, topic)
+    res = app.get("/v1/unsafe?token=abc&limit=2", headers={"X-User-Id": "u1",
+                                                          "X-Project-Id": "p1"}, status=500)
+    assert res.json == {"computeFault": {"code": 500, "message": GENERIC_500}}
+    assert notifier.flush(10, conf=conf)
+    (body,) = queues.get(f"{topic}.error", count=1, timeout=10)
+    message = unwrap(body)
+    assert {key for key in message if not key.startswith("_")} == ENVELOPE_KEYS  # _context_*, _unique_id: oslo.messaging
+    assert message["event_type"] == "api.fault"
+    assert message["priority"] == "ERROR"
+    assert message["publisher_id"] == "api.testhost"
+    payload = message["payload"]
+    assert set(payload) == PAYLOAD_KEYS
+    assert payload == {
+        "url": "http://localhost:80/v1/unsafe?token=***&limit=2",
+        "exception": "connection to mysql://widgets:***@db/widgets failed (password=***)",
+        "status": 500,
+        "method": "GET",
+        "request_id": res.headers["x-openstack-request-id"],
+        "global_request_id": None,
+        "exception_class": "RuntimeError",
+        "fingerprint": payload["fingerprint"],
+        "user_id": "u1",
+        "project_id": "p1",
+    }
+    assert len(payload["fingerprint"]) == 40
+    assert "hunter2" not in str(body)
+    # The request's context travels with it, redacted (no token) by the notifier.
+    assert message["_context_request_id"] == payload["request_id"]
+    assert message["_context_user"] == "u1"
+    assert message["_context_auth_token"] is None
+
+
+def test_every_demo_fault_reaches_the_broker(broker, topic, queues, tmp_path, cleanup):
+    queues.watch(topic)
+    app, conf, _path = load_demo(tmp_path, broker, topic)
+    app.get("/v1/ok")
+    app.get("/v1/conflict", status=409)
+    app.get("/v1/overlimit", status=413)
+    app.get("/v1/unavailable", status=503)
+    with pytest.raises(RuntimeError):
+        app.get("/v1/stream")
+    assert notifier.flush(10, conf=conf)
+    bodies = queues.get(f"{topic}.error", count=4, timeout=10)
+    assert queues.get(f"{topic}.error", count=1, timeout=0.5) == []  # /v1/ok sent nothing
+    got = sorted((unwrap(b)["payload"]["url"].rsplit("/", 1)[-1], unwrap(b)["payload"]["status"])
+                 for b in bodies)
+    assert got == [("conflict", 409), ("overlimit", 413), ("stream", 500), ("unavailable", 503)]
+
+
+def test_versioned_api_fault_on_the_broker_too(broker, topic, queues, tmp_path, cleanup):
+    queues.watch(topic)
+    queues.watch(f"{topic}_versioned")
+    app, conf, _path = load_demo(tmp_path, broker, topic, "notification_format = both\n")
+    app.get("/v1/conflict", status=409)
+    assert notifier.flush(10, conf=conf)
+    (legacy,) = queues.get(f"{topic}.error", count=1, timeout=10)
+    (versioned,) = queues.get(f"{topic}_versioned.error", count=1, timeout=10)
+    assert unwrap(legacy)["publisher_id"] == "api.testhost"
+    message = unwrap(versioned)
+    assert message["event_type"] == "api.fault"
+    assert message["publisher_id"] == "faultwrap-api:testhost"
+    data = message["payload"]["faultwrap_object.data"]
+    assert data["status"] == 409
+    assert data["request_id"] == unwrap(legacy)["payload"]["request_id"]
+
+
+@pytest.mark.parametrize("mode", ["down", "hung"])
+def test_broker_loss_leaves_fault_responses_unchanged_and_immediate(
+    broker, topic, tmp_path, cleanup, mode
+):
+    proxy = BrokerProxy()
+    try:
+        (tmp_path / "up").mkdir()
+        up_app, _up_conf, _ = load_demo(tmp_path / "up", broker, topic)
+        baseline = {path: up_app.get(path, expect_errors=True)
+                    for path in ("/v1/conflict", "/v1/overlimit", "/v1/unavailable")}
+        getattr(proxy, "down" if mode == "down" else "hang")()
+        (tmp_path / "lost").mkdir()
+        app, conf, _ = load_demo(tmp_path / "lost", proxy.url, topic,
+                                 "delivery_queue_size = 5\n")
+        slowest = 0.0
+        for _round in range(10):  # more faults than the queue holds
+            for path, expected in baseline.items():
+                start = time.monotonic()
+                res = app.get(path, expect_errors=True)
+                slowest = max(slowest, time.monotonic() - start)
+                assert res.status == expected.status
+                assert res.body == expected.body
+                assert res.headers["Content-Type"] == expected.headers["Content-Type"]
+        assert slowest < 0.5, f"a fault took {slowest:.3f} s with the broker {mode}"
+        stats = notifier.stats(conf=conf)
+        assert stats["queued"] + sum(stats["dropped"].values()) >= 30
+    finally:
+        proxy.close()
