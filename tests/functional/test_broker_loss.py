@@ -8,7 +8,13 @@ Timing: each of 1,000 ``emit`` calls is measured. The assertion is on the 99th
 percentile (< 1 ms) and on the maximum (< 50 ms): a call that waited on the broker
 would take seconds (a hung broker blocks oslo.messaging for ~2x
 heartbeat_timeout_threshold), while a loaded 2-core machine can delay any single call
-by a scheduler slice, which a strict maximum would turn into flakiness.
+by a scheduler slice, which a strict maximum would turn into flakiness. For the same
+reason a round of 1,000 calls is repeated (at most ``ROUNDS`` times, the broker still
+dead) when the machine was busy: one clean round proves that emit does not wait on
+the broker, and on a quiet machine (CI) the first round passes. With another process
+spinning on one of the two cores, CPython's GIL hand-off (5 ms switch interval)
+between the caller, the sender and oslo's heartbeat threads shows up as a p99 of
+4-12 ms in every round; the test is not meant for such a machine.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from tests.functional.conftest import unwrap
 pytestmark = pytest.mark.broker
 
 CALLS = 1000
+ROUNDS = 3
 QUEUE_SIZE = 100
 #: Small, so that a send stuck on a silent connection times out within seconds
 #: (oslo.messaging uses it as the socket timeout; the default is 60 s).
@@ -84,21 +91,21 @@ def wait_for(predicate, timeout: float) -> bool:
     return predicate()
 
 
-def timed_emits(n) -> list[float]:
-    durations = []
-    for i in range(CALLS):
-        start = time.perf_counter()
-        n.error(None, "during.outage", {"i": i, "password": "pw-SECRET"})
-        durations.append(time.perf_counter() - start)
-    return durations
-
-
-def assert_fast(durations: list[float]) -> None:
-    ordered = sorted(durations)
-    p99 = ordered[int(len(ordered) * 0.99) - 1]
-    assert len(durations) == CALLS
-    assert p99 < 0.001, f"p99 {p99 * 1e3:.3f} ms, max {ordered[-1] * 1e3:.3f} ms"
-    assert ordered[-1] < 0.05, f"max {ordered[-1] * 1e3:.3f} ms"
+def emit_rounds(n) -> int:
+    """Rounds of CALLS timed emits until one is fast (at most ROUNDS); emits made."""
+    report = []
+    for round_ in range(1, ROUNDS + 1):
+        durations = []
+        for i in range(CALLS):
+            start = time.perf_counter()
+            n.error(None, "during.outage", {"i": i, "password": "pw-SECRET"})
+            durations.append(time.perf_counter() - start)
+        durations.sort()
+        p99, worst = durations[int(CALLS * 0.99) - 1], durations[-1]
+        report.append(f"round {round_}: p99 {p99 * 1e3:.3f} ms, max {worst * 1e3:.3f} ms")
+        if p99 < 0.001 and worst < 0.05:
+            return round_ * CALLS
+    raise AssertionError("emit was slow in every round: " + "; ".join(report))
 
 
 def warm_up(n, conf, queues, topic) -> None:
@@ -128,10 +135,11 @@ def test_broker_down_emit_stays_fast_drops_counted_then_recovers(
     warm_up(n, conf, queues, topic)
 
     proxy.down()
-    assert_fast(timed_emits(n))
+    emitted = emit_rounds(n)
     stats = notifier.stats(conf)
-    assert stats["queued"] + stats["dropped"]["queue_full"] == CALLS + 1
-    assert stats["dropped"]["queue_full"] >= CALLS - QUEUE_SIZE - 1
+    assert stats["queued"] + stats["dropped"]["queue_full"] == emitted + 1
+    # The queue filled: the sender only frees a slot per (paused) failed attempt.
+    assert stats["dropped"]["queue_full"] >= emitted - 2 * QUEUE_SIZE
     # The sender tries (and fails) within its first pause.
     assert wait_for(lambda: notifier.stats(conf)["dropped"]["delivery_failed"] >= 1, 10)
     assert "Connection refused" in notifier.stats(conf)["last_error"] or (
@@ -143,7 +151,7 @@ def test_broker_down_emit_stays_fast_drops_counted_then_recovers(
     stats = notifier.stats(conf)
     # Every notification is accounted for: delivered, or dropped for a reason.
     assert stats["pending"] == 0
-    assert stats["delivered"] + sum(stats["dropped"].values()) == CALLS + 2
+    assert stats["delivered"] + sum(stats["dropped"].values()) == emitted + 2
     assert "pw-SECRET" not in caplog.text
 
 
@@ -155,11 +163,12 @@ def test_broker_hung_emit_stays_fast_drops_counted_then_recovers(
     warm_up(n, conf, queues, topic)
 
     proxy.hang()
-    assert_fast(timed_emits(n))
+    emitted = emit_rounds(n)
     stats = notifier.stats(conf)
     # The sender is stuck on the silent connection: the queue fills, the rest is dropped.
-    assert stats["dropped"]["queue_full"] >= CALLS - QUEUE_SIZE - 1
-    assert stats["queued"] + stats["dropped"]["queue_full"] == CALLS + 1
+    # Queued: the warm-up, the one stuck in the driver, and a full queue behind it.
+    assert stats["queued"] == 1 + 1 + QUEUE_SIZE
+    assert stats["dropped"]["queue_full"] == emitted + 1 - stats["queued"]
 
     proxy.forward()  # the stuck connection stays silent; new ones reach the broker
     recover(n, conf, queues, topic)
@@ -167,7 +176,7 @@ def test_broker_hung_emit_stays_fast_drops_counted_then_recovers(
     assert stats["dropped"]["delivery_failed"] >= 1  # the send that timed out
     assert "timed out" in stats["last_error"]
     assert notifier.get_core(conf)._state.renewals >= 1  # a fresh transport delivered
-    assert stats["delivered"] + sum(stats["dropped"].values()) == CALLS + 2
+    assert stats["delivered"] + sum(stats["dropped"].values()) == emitted + 2
     assert "pw-SECRET" not in caplog.text
 
 
