@@ -24,6 +24,7 @@ Rules (documented for operators in docs/middleware.rst):
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -85,6 +86,11 @@ def is_secret_key(name: Any) -> bool:
     """Does this parameter/field/header name look like it holds a credential?"""
     if not isinstance(name, str):
         return False
+    return _is_secret_name(name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_secret_name(name: str) -> bool:
     norm = name.strip().lower().replace("-", "_").replace(".", "_")
     if not norm:
         return False
