@@ -320,12 +320,17 @@ class NotificationCore:
         return fmt == "both" or fmt == ("versioned" if versioned else "unversioned")
 
     def level_enabled(self, priority: str) -> bool:
-        """False for a priority below the threshold, and for one oslo.messaging lacks."""
-        rank = LEVEL_RANK.get(priority.lower()) if isinstance(priority, str) else None
-        if rank is None:
-            return False
+        """False for a priority below ``notification_level``.
+
+        An unknown priority ranks with info here, so that callers that validate their
+        own priority later (the versioned objects) still see it; ``Notifier.notify``
+        drops it (counted) before anything is built.
+        """
         threshold = self.conf.notifications.notification_level
-        return threshold is None or rank >= LEVEL_RANK[threshold]
+        if threshold is None:
+            return True
+        rank = LEVEL_RANK.get(priority.lower(), 1) if isinstance(priority, str) else 1
+        return rank >= LEVEL_RANK[threshold]
 
     def is_enabled(self, versioned: bool = False, priority: str = "info") -> bool:
         """Would a notification of this format and priority be sent at all?"""
@@ -417,9 +422,10 @@ class Notifier:
 
     def notify(self, ctxt: Any, event_type: str, payload: Payload, priority: str) -> bool:
         """Build and queue one notification; True if it was handed to delivery."""
+        if not (isinstance(priority, str) and priority.lower() in LEVEL_RANK):
+            self._unknown_priority(event_type, priority)
+            return False
         if not self.is_enabled(priority):
-            if not (isinstance(priority, str) and priority.lower() in LEVEL_RANK):
-                self._unknown_priority(event_type, priority)
             return False
         try:
             message = self.build_message(event_type, payload, priority)
