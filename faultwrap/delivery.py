@@ -101,8 +101,9 @@ class Delivery:
                 self._queued += 1
             self._deliver(item)
             return True
-        if self._thread is None:
-            self._start_sender()
+        if self._thread is None and not self._start_sender():
+            self.count_drop(SHUT_DOWN)
+            return False
         try:
             self._queue.put_nowait(item)
         except queue.Full:
@@ -190,12 +191,17 @@ class Delivery:
 
     # -- the sender's side ---------------------------------------------------------------
 
-    def _start_sender(self) -> None:
+    def _start_sender(self) -> bool:
+        """Start the sender thread; False when the interpreter no longer allows it."""
         with self._lock:
             if self._thread is None:
                 thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                thread.start()
+                try:
+                    thread.start()
+                except RuntimeError:  # "can't create new thread at interpreter shutdown"
+                    return False
                 self._thread = thread
+        return True
 
     def _run(self) -> None:
         pause = 0.0

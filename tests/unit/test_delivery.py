@@ -220,3 +220,15 @@ def test_empty_stats_has_every_key():
     stats = delivery.empty_stats()
     assert set(stats) == {"queued", "delivered", "dropped", "pending", "last_error"}
     assert set(stats["dropped"]) == set(delivery.DROP_REASONS)
+
+
+def test_no_sender_thread_possible_counts_shut_down(monkeypatch):
+    """At interpreter shutdown Python refuses new threads; emit must not raise then."""
+
+    def refuse(self):
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    d = Delivery(lambda item: None)
+    assert d.submit("late") is False
+    assert d.stats()["dropped"]["shut_down"] == 1
