@@ -68,7 +68,7 @@ def _json(start_response: Any, status: str, body: dict) -> list[bytes]:
 def _stream(start_response: Any) -> Iterator[bytes]:
     start_response("200 OK", [("Content-Type", "text/plain; charset=UTF-8")])
     yield b"widget 1\n"
-    raise RuntimeError("lost the widget store connection mid-stream (token=s3cr3t)")
+    raise RuntimeError("lost the widget store connection mid-stream")
 
 
 class DemoApp:
