@@ -85,7 +85,7 @@ class DemoApp:
             return _json(start_response, "200 OK", {"widgets": ["a", "b"]})
         if path == "/v1/unsafe":
             raise RuntimeError(
-                "connection to mysql://widgets:hunter2@db/widgets failed (password=hunter2)"
+                "connection to mysql://widgets:hunter2@db/widgets failed: password=hunter2 rejected"
             )
         if path == "/v1/conflict":
             raise WidgetNameInUse("Widget name 'demo' is already in use")

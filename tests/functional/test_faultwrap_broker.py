@@ -68,7 +68,7 @@ def test_api_fault_envelope_read_back_from_rabbitmq(broker, topic, queues, tmp_p
     assert set(payload) == PAYLOAD_KEYS
     assert payload == {
         "url": "http://localhost:80/v1/unsafe?token=***&limit=2",
-        "exception": "connection to mysql://widgets:***@db/widgets failed (password=***)",
+        "exception": "connection to mysql://widgets:***@db/widgets failed: password=*** rejected",
         "status": 500,
         "method": "GET",
         "request_id": res.headers["x-openstack-request-id"],

@@ -59,7 +59,7 @@ def test_unsafe_error(demo_app, notifications):
     assert res.json == {"computeFault": {"code": 500, "message": GENERIC_500}}
     payload = fault_of(notifications, res)
     assert payload["exception"] == (
-        "connection to mysql://widgets:***@db/widgets failed (password=***)"
+        "connection to mysql://widgets:***@db/widgets failed: password=*** rejected"
     )
     assert payload["exception_class"] == "RuntimeError"
 
