@@ -407,22 +407,28 @@ def test_close_error_after_a_fault_is_not_reported_twice(fault_conf, notificatio
 
 def test_close_is_forwarded_once_even_if_called_twice(fault_conf):
     body = Closing([b"a"])
-    result = FaultWrapper(streaming(body), conf=fault_conf)(
+    result = FaultWrapper(validator(streaming(body)), conf=fault_conf)(
         webob.Request.blank("/").environ, lambda s, h, e=None: None
     )
     assert list(result) == [b"a"]
     result.close()
-    result.close()
+    result.close()  # a misbehaving server: the app still sees one close()
     assert body.closed == 1
 
 
 # -- not faults ---------------------------------------------------------------------------
 
 
+def validated_call(app, environ=None, server_start_response=None):
+    """Call validator(app) the way a server does; the validated result iterable."""
+    environ = environ or webob.Request.blank("/").environ
+    return validator(app)(environ, server_start_response or (lambda s, h, e=None: None))
+
+
 @pytest.mark.parametrize("exc", [KeyboardInterrupt(), SystemExit(1)])
 def test_keyboard_interrupt_and_system_exit_pass_through(fault_conf, notifications, exc):
     with pytest.raises(type(exc)):
-        FaultWrapper(raising(exc), conf=fault_conf)(webob.Request.blank("/").environ, None)
+        make(raising(exc), fault_conf).get("/")
     assert notifications.messages == []
 
 
@@ -437,9 +443,7 @@ def test_generator_exit_on_client_disconnect_is_not_a_fault(fault_conf, notifica
         finally:
             closed.append(True)
 
-    result = FaultWrapper(validator(app), conf=fault_conf)(
-        webob.Request.blank("/").environ, lambda s, h, e=None: None
-    )
+    result = validated_call(FaultWrapper(validator(app), conf=fault_conf))
     assert next(result) == b"a"
     result.close()  # the server closes early: GeneratorExit inside the app
     assert closed == [True]
@@ -458,13 +462,10 @@ def test_broken_pipe_on_write_is_not_a_fault(fault_conf, notifications):
             raise RuntimeError("wrapped by the app") from exc
 
     with pytest.raises(RuntimeError):
-        FaultWrapper(app, conf=fault_conf)(
-            webob.Request.blank("/").environ, lambda s, h, e=None: server_write
-        )
+        validated_call(FaultWrapper(app, conf=fault_conf),
+                       server_start_response=lambda s, h, e=None: server_write)
     with pytest.raises(BrokenPipeError):
-        FaultWrapper(raising(BrokenPipeError()), conf=fault_conf)(
-            webob.Request.blank("/").environ, None
-        )
+        make(raising(BrokenPipeError()), fault_conf).get("/")
     assert notifications.messages == []
 
 
@@ -728,6 +729,12 @@ def test_environ_without_request_uri_parts_still_reports(fault_conf, notificatio
     out = FaultWrapper(raising(Unsafe("x")), conf=fault_conf)(env, lambda s, h, e=None: None)
     assert b"computeFault" in b"".join(out)
     assert only_fault(notifications)["payload"]["status"] == 500
+
+
+def test_package_exports_the_middleware():
+    import faultwrap
+
+    assert faultwrap.FaultWrapper is FaultWrapper
 
 
 def test_wsgiref_util_available():
