@@ -597,6 +597,16 @@ def test_versioned_api_fault_is_emitted_too(fault_conf, notifications):
     assert data["status"] == 409 and data["message"] == "x"
 
 
+def test_missing_versioned_module_is_logged_and_legacy_still_sent(fault_conf, notifications,
+                                                                 monkeypatch, caplog):
+    fault_conf.set_override("notification_format", "both", group="notifications")
+    monkeypatch.setitem(sys.modules, "faultwrap.objects.api_fault", None)  # import fails
+    make(raising(Unsafe("x")), fault_conf).get("/", status=500)
+    (msg,) = notifications.of_type("api.fault")
+    assert msg["publisher_id"] == "api.testhost"
+    assert any("versioned api.fault unavailable" in r.getMessage() for r in caplog.records)
+
+
 def test_versioned_only_sends_no_legacy(fault_conf, notifications):
     fault_conf.set_override("notification_format", "versioned", group="notifications")
     make(raising(Unsafe("x")), fault_conf).get("/", status=500)
