@@ -1,0 +1,161 @@
+"""Version fingerprints: a changed notification or payload class needs a version bump.
+
+When this fails, the message says which class changed. Bump its VERSION (minor when
+fields were only added, major otherwise; also bump every notification that refers to
+a bumped payload), describe the change in the class's version comment, then record
+the new value printed by the failure here.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pytest
+
+from faultwrap import objects
+from faultwrap.objects import base, fields, fingerprint
+
+EXPECTED = {
+    "ApiFaultNotification": "1.0-df03b9a2877ebc11e1ef579b7c848e5c",
+    "ApiFaultPayload": "1.0-968736df826a098ab70c07427a050c69",
+    "ComputeNodeDeleteNotification": "1.0-4093393a9ffad5c19aede50e5c313037",
+    "ComputeNodeDeletePayload": "1.0-ab732542ca8c32081e9bfb25dee2d020",
+    "ComputeNodeNotification": "1.0-051ba6125ce1dcd3b0b7306c6b392cf0",
+    "ComputeNodePayload": "1.0-51010ab41edf3e9b0c23ee07deea334d",
+    "EventType": "1.0-178522df71ef2de4245dd458c8651a16",
+    "NodeCorrectedPowerStateNotification": "1.0-1568d3aef2a30c93403f3f0e4a2fb425",
+    "NodeCorrectedPowerStatePayload": "1.0-d1623ea670d893691f8d63de17eb09c3",
+    "NodePayload": "1.0-e12896a577e810b6eb08c9c2a63cd812",
+    "NodeSetPowerStateNotification": "1.0-8112da760bffd03766814b0d9fb26530",
+    "NodeSetPowerStatePayload": "1.0-19eb5c146cb67195bedbb786e985534a",
+    "NotificationPublisher": "1.0-8e1f79e93f79b7e08d4163e48d929139",
+    "ServiceStatusNotification": "1.0-9b9802982b78ed02cd1129f572a422bb",
+    "ServiceStatusPayload": "1.1-017dc3619dc4d3e7546f5a840c0034bc",
+}
+
+
+def test_fingerprints_are_current():
+    objects.load_reference_notifications()
+    problems = fingerprint.stale(EXPECTED, fingerprint.fingerprints())
+    assert not problems, "\n".join(problems)
+
+
+def test_every_reference_notification_and_payload_is_fingerprinted():
+    objects.load_reference_notifications()
+    names = set(fingerprint.faultwrap_classes())
+    for cls in base.notification_classes():
+        if cls.__module__.startswith("faultwrap."):
+            assert cls.obj_name() in names
+            assert cls.payload_class().obj_name() in names
+
+
+# -- the fingerprint sees what oslo's checker misses ----------------------------------------
+
+
+def _payload(schema=None, namespace="faultwrap", size_field=None, version="1.0"):
+    class Probe(base.NotificationPayloadBase):
+        OBJ_PROJECT_NAMESPACE = namespace
+        SCHEMA: ClassVar[dict] = schema if schema is not None else {"size": ("thing", "size")}
+        VERSION = version
+        fields: ClassVar[dict] = {
+            "size": size_field or fields.IntegerField(),
+            "name": fields.StringField(nullable=True),
+        }
+
+    return Probe
+
+
+def test_schema_change_changes_the_fingerprint():
+    original = fingerprint.fingerprint(_payload())
+    assert fingerprint.fingerprint(_payload()) == original
+    assert fingerprint.fingerprint(_payload(schema={"size": ("thing", "volume")})) != original
+    assert fingerprint.fingerprint(
+        _payload(schema={"size": ("thing", "size"), "name": ("thing", "name")})
+    ) != original
+
+
+def test_namespace_change_changes_the_fingerprint():
+    assert fingerprint.fingerprint(_payload(namespace="nova")) != fingerprint.fingerprint(_payload())
+
+
+def test_enum_values_change_the_fingerprint():
+    from oslo_versionedobjects import fields as ovo_fields
+
+    two = ovo_fields.EnumField(valid_values=["red", "green"])
+    three = ovo_fields.EnumField(valid_values=["red", "green", "blue"])
+    assert fingerprint.fingerprint(_payload(size_field=two)) != fingerprint.fingerprint(
+        _payload(size_field=three)
+    )
+
+
+def test_list_element_type_changes_the_fingerprint():
+    from oslo_versionedobjects import fields as ovo_fields
+
+    strings = ovo_fields.ListOfStringsField()
+    ints = ovo_fields.ListOfIntegersField()
+    assert repr(strings) == repr(ints)  # what oslo's checker would hash
+    assert fingerprint.fingerprint(_payload(size_field=strings)) != fingerprint.fingerprint(
+        _payload(size_field=ints)
+    )
+
+
+def test_swapping_the_payload_class_changes_the_notification_fingerprint():
+    objects.load_reference_notifications()
+
+    def notification(payload_name):
+        class Probe(base.NotificationBase):
+            VERSION = "1.0"
+            fields: ClassVar[dict] = {"payload": fields.ObjectField(payload_name)}
+
+        base.FaultwrapObjectRegistry.objectify(Probe)
+        return Probe
+
+    a = notification("ServiceStatusPayload")
+    b = notification("ComputeNodePayload")
+    assert repr(a.fields["payload"]) == repr(b.fields["payload"])  # oslo cannot tell
+    assert fingerprint.fingerprint(a) != fingerprint.fingerprint(b)
+
+
+def test_payload_version_is_part_of_the_notification_fingerprint(monkeypatch):
+    from faultwrap.objects import service
+
+    before = fingerprint.fingerprint(service.ServiceStatusNotification)
+    monkeypatch.setattr(service.ServiceStatusPayload, "VERSION", "1.2")
+    assert fingerprint.fingerprint(service.ServiceStatusNotification) != before
+
+
+def test_publisher_form_is_part_of_the_fingerprint(monkeypatch):
+    from faultwrap.objects import baremetal
+
+    before = fingerprint.fingerprint(baremetal.NodeSetPowerStateNotification)
+    monkeypatch.setattr(baremetal.NodeSetPowerStateNotification, "PUBLISHER_FORM", "binary")
+    assert fingerprint.fingerprint(baremetal.NodeSetPowerStateNotification) != before
+
+
+# -- the failure says what to do ---------------------------------------------------------------
+
+
+def test_stale_says_which_version_to_bump():
+    changed = fingerprint.fingerprint(_payload(schema={"size": ("thing", "volume")}))
+    expected = {"Probe": fingerprint.fingerprint(_payload())}
+    (problem,) = fingerprint.stale(expected, {"Probe": changed})
+    assert "Probe changed" in problem
+    assert "VERSION is still 1.0" in problem and "bump Probe.VERSION" in problem
+
+
+def test_stale_after_a_bump_asks_to_record_the_new_fingerprint():
+    bumped = fingerprint.fingerprint(_payload(version="1.1", schema={"size": ("t", "v")}))
+    (problem,) = fingerprint.stale({"Probe": fingerprint.fingerprint(_payload())}, {"Probe": bumped})
+    assert problem == f"Probe is now 1.1: record 'Probe': {bumped!r} in the expected fingerprints"
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual", "text"),
+    [
+        ({}, {"New": "1.0-x"}, "New is new: add 'New': '1.0-x'"),
+        ({"Old": "1.0-x"}, {}, "Old is gone: remove 'Old'"),
+    ],
+)
+def test_stale_new_and_removed_classes(expected, actual, text):
+    (problem,) = fingerprint.stale(expected, actual)
+    assert problem.startswith(text)
