@@ -196,3 +196,36 @@ def test_demo_arguments(monkeypatch):
     assert calls == [
         {"host": "0.0.0.0", "port": 9999, "transport_url": "fake:/", "config_file": "/etc/x.conf"}
     ]
+
+
+class _Captured(Exception):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("text", "driver_module"),
+    [
+        ("[oslo_messaging_notifications]\ntransport_url = fake:/\n", "impl_fake"),
+        ("[DEFAULT]\ntransport_url = fake:/\n", "impl_fake"),
+    ],
+)
+def test_listen_transport_url_fallbacks(tmp_path, monkeypatch, text, driver_module):
+    """[oslo_messaging_notifications] transport_url, else [DEFAULT] transport_url."""
+    path = tmp_path / "f.conf"
+    path.write_text(text)
+    seen = {}
+
+    def capture(transport, targets, endpoints, **kwargs):
+        seen["driver"] = type(transport._driver).__module__
+        seen["topics"] = [t.topic for t in targets]
+        seen["kwargs"] = kwargs
+        transport.cleanup()
+        raise _Captured
+
+    monkeypatch.setattr(oslo_messaging, "get_notification_listener", capture)
+    with pytest.raises(_Captured):
+        cli.main(["listen", "--config-file", str(path), "--timeout", "0.1"])
+    assert seen["driver"].endswith(driver_module)
+    assert seen["topics"] == ["notifications"]
+    assert seen["kwargs"]["executor"] == "threading"
+    assert seen["kwargs"]["pool"] is None
