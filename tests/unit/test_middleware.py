@@ -600,7 +600,10 @@ def test_versioned_api_fault_is_emitted_too(fault_conf, notifications):
 def test_missing_versioned_module_is_logged_and_legacy_still_sent(fault_conf, notifications,
                                                                  monkeypatch, caplog):
     fault_conf.set_override("notification_format", "both", group="notifications")
+    import faultwrap.objects
+
     monkeypatch.setitem(sys.modules, "faultwrap.objects.api_fault", None)  # import fails
+    monkeypatch.delattr(faultwrap.objects, "api_fault", raising=False)
     make(raising(Unsafe("x")), fault_conf).get("/", status=500)
     (msg,) = notifications.of_type("api.fault")
     assert msg["publisher_id"] == "api.testhost"
