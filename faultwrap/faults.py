@@ -230,6 +230,10 @@ def exception_class(exc: BaseException) -> str:
     return qualname if module in ("", "builtins") else f"{module}.{qualname}"
 
 
+#: Frames of these modules are left out of fingerprints.
+_OWN_MODULES = frozenset({"faultwrap.middleware"})
+
+
 def fingerprint(exc: BaseException) -> str:
     """A stable id for "the same fault": sha1 of the exception class and the code path
     that raised it (file basenames and function names of the traceback, no line numbers),
@@ -237,6 +241,8 @@ def fingerprint(exc: BaseException) -> str:
     parts = [exception_class(exc)]
     try:
         for frame, _lineno in traceback.walk_tb(exc.__traceback__):
+            if frame.f_globals.get("__name__") in _OWN_MODULES:
+                continue  # where FaultWrapper caught it (call or body) is not the fault
             code = frame.f_code
             parts.append(f"{os.path.basename(code.co_filename)}:{code.co_name}")
     except Exception:  # noqa: BLE001, S110 - the class alone still groups

@@ -3,6 +3,7 @@ wrapped around both the app and the middleware, and through WebTest (which lints
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import sys
@@ -190,6 +191,32 @@ def test_unsafe_exception_gives_generic_500_and_notification(fault_conf, notific
     assert payload["request_id"] == res.headers["x-openstack-request-id"]
     assert payload["request_id"].startswith("req-")
     assert len(payload["fingerprint"]) == 40
+
+
+def test_fingerprint_is_the_apps_code_path_without_faultwrappers_frames(fault_conf,
+                                                                         notifications):
+    def fail():
+        raise Unsafe("same place")
+
+    def at_call(environ, start_response):
+        fail()
+
+    def in_body(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        fail()
+        yield b""
+
+    for app in (at_call, in_body):
+        list(FaultWrapper(app, conf=fault_conf)(webob.Request.blank("/").environ,
+                                                 lambda s, h, e=None: None))
+    got = [m["payload"]["fingerprint"] for m in notifications.of_type("api.fault")]
+    cls = "tests.unit.test_middleware.Unsafe"
+    expected = [
+        hashlib.sha1(f"{cls}\ntest_middleware.py:{name}\ntest_middleware.py:fail".encode(),
+                     usedforsecurity=False).hexdigest()
+        for name in ("at_call", "in_body")
+    ]
+    assert got == expected
 
 
 def test_safe_exception_shows_its_text(fault_conf, notifications):
