@@ -230,8 +230,8 @@ class FaultWrapper:
         note: str = "",
     ) -> None:
         """Log one line (5xx: ERROR with traceback, 4xx: INFO) and notify. Never raises."""
-        environ[REPORTED_KEY] = True  # an outer FaultWrapper must not report it again
         try:
+            environ[REPORTED_KEY] = True  # an outer FaultWrapper must not report it again
             request_id, _global = fw_context.request_ids(environ)
             url = scrub.mask_text(scrub.mask_url(api_emitter.request_url(environ)), self.limit)
             method = scrub.to_text(environ.get("REQUEST_METHOD", ""))
