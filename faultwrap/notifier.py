@@ -208,6 +208,7 @@ class _ProcessState:
         self.setup_error: str | None = None
         self.renewals = 0
         self._stale = False
+        self._renew_lock = threading.Lock()  # sync mode sends from many threads
         self._setup()
 
     def _setup(self) -> None:
@@ -233,14 +234,19 @@ class _ProcessState:
             )
 
     def _renew(self) -> None:
-        old = self.transport
-        self._stale = False
-        self.renewals += 1
-        self._setup()
+        with self._renew_lock:
+            if not self._stale:  # another thread renewed it meanwhile
+                return
+            old = self.transport
+            self._stale = False
+            self.renewals += 1
+            self._setup()
         if old is not None:
-            threading.Thread(
+            cleanup = threading.Thread(
                 target=_cleanup_quietly, args=(old,), name="faultwrap-cleanup", daemon=True
-            ).start()
+            )
+            with contextlib.suppress(RuntimeError):  # at interpreter shutdown: leave it
+                cleanup.start()
 
     def _send(self, item: tuple) -> None:
         if self.setup_error is not None:
