@@ -76,14 +76,12 @@ def emit(
     """Send ``api.fault`` (ERROR) for one fault, if versioned output is on.
 
     ``fault`` has the keys in ``FAULT_KEYS``; missing optional keys become null.
-    ``[notifications] notify_api_faults`` is honoured here too, so a caller that
-    forgets to check it cannot start a notification storm. Never raises, except in
-    strict mode (tests).
+    ``notify_api_faults`` is the caller's switch, not read here: FaultWrapper takes it
+    from its filter's local options as well as from the config. Never raises, except
+    in strict mode (tests).
     """
     try:
         core = fw_notifier.get_core(conf)
-        if not core.conf.notifications.notify_api_faults:
-            return
         if not base.versioned_enabled(conf, fields.NotificationLevel.ERROR):
             return
         publisher = base.NotificationPublisher(binary=BINARY, host=host or core.host())

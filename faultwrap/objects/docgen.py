@@ -74,7 +74,9 @@ Routing and switches
 * ``[notifications] notification_level`` is a threshold on the levels
   ``debug < info < warning < error < critical``: lower levels are neither built
   nor sent. Unset means no threshold.
-* ``api.fault`` is also subject to ``[notifications] notify_api_faults``.
+* ``api.fault`` is sent by FaultWrapper when ``notify_api_faults`` is on (its filter
+  option or ``[notifications] notify_api_faults``); ``api_fault.emit`` itself leaves
+  that switch to its caller.
 
 Errors
 ------

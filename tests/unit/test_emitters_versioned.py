@@ -327,7 +327,6 @@ def test_api_fault_never_raises(vconf, notifications, caplog, fault):
 @pytest.mark.parametrize(
     "notifications_opts",
     [
-        {"notify_api_faults": False},
         {"notification_format": "unversioned"},
         {"notification_level": "critical"},
     ],
@@ -341,6 +340,17 @@ def test_api_fault_switched_off(notifications, strict, notifications_opts):
         notifier.reset(conf)
     assert notifications.messages == []
     assert spy.reads == []
+
+
+def test_api_fault_leaves_notify_api_faults_to_the_caller(notifications, strict):
+    # FaultWrapper may be switched on by its paste filter options while the config
+    # option stays off: emit must not second-guess it.
+    conf = _conf(notify_api_faults=False)
+    try:
+        api_fault.emit(None, FAULT, conf=conf)
+    finally:
+        notifier.reset(conf)
+    assert [m["event_type"] for m in notifications.messages] == ["api.fault"]
 
 
 def test_api_fault_in_both_format(notifications, strict):
