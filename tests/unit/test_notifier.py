@@ -531,3 +531,26 @@ def test_transport_is_renewed_after_a_failed_send(make, monkeypatch):
     assert state.renewals == 1
     assert notifier.stats(conf)["delivered"] == 1
     assert notifier.stats(conf)["dropped"]["delivery_failed"] == 1
+
+
+def test_queue_full_through_the_core_never_blocks_and_is_counted(make, monkeypatch):
+    conf = make(notifications={"delivery_sync": False, "delivery_queue_size": 3})
+    release = threading.Event()
+    started = threading.Event()
+
+    def stuck(driver, ctxt, message, priority, retry):
+        started.set()
+        assert release.wait(WAIT)
+
+    monkeypatch.setattr(notifier, "_send_to_driver", stuck)
+    n = notifier.get_notifier("api", conf=conf)
+    assert n.error(None, "first", {}) is True
+    assert started.wait(WAIT)  # the sender holds "first" in the driver
+    results = [n.error(None, "more", {"i": i}) for i in range(10)]
+    assert results == [True] * 3 + [False] * 7
+    stats = notifier.stats(conf)
+    assert stats["dropped"]["queue_full"] == 7
+    assert stats["pending"] == 4
+    release.set()
+    assert notifier.flush(WAIT, conf=conf)
+    assert notifier.stats(conf)["delivered"] == 4
