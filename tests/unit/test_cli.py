@@ -229,3 +229,33 @@ def test_listen_transport_url_fallbacks(tmp_path, monkeypatch, text, driver_modu
     assert seen["topics"] == ["notifications"]
     assert seen["kwargs"]["executor"] == "threading"
     assert seen["kwargs"]["pool"] is None
+
+
+def test_listen_in_a_pool_gets_a_copy_beside_another_consumer():
+    """With --pool, listen sees every notification; a pool-less consumer does too."""
+    run = Listening(pool="faultwrap-listen", count=1, timeout=WAIT)
+    other = []
+    got_other = threading.Event()
+
+    class Other:
+        def info(self, ctxt, publisher_id, event_type, payload, metadata):
+            other.append(event_type)
+            got_other.set()
+
+    listener = oslo_messaging.get_notification_listener(
+        run.transport,
+        [oslo_messaging.Target(topic="cli_topic")],
+        [Other()],
+        executor="threading",
+    )
+    listener.start()
+    try:
+        run.sender().info({}, "copied", {})
+        assert got_other.wait(WAIT)
+        code = run.finish()
+    finally:
+        listener.stop()
+        listener.wait()
+    assert code == cli.EXIT_OK
+    assert [r["event_type"] for r in run.records()] == ["copied"]
+    assert other == ["copied"]
