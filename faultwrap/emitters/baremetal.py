@@ -22,8 +22,27 @@ from faultwrap.objects.fields import NotificationLevel, NotificationStatus
 SERVICE = "ironic-conductor"
 
 
-def _publisher(conf: cfg.ConfigOpts | None, host: str | None) -> dict[str, str]:
-    return {"service": SERVICE, "host": host or notifier.get_core(conf).host()}
+def _emit(
+    context: Any,
+    notification_cls: type[base.NotificationBase],
+    level: str,
+    action: str,
+    status: str,
+    node: Any,
+    extra: dict[str, Any],
+    conf: cfg.ConfigOpts | None,
+    host: str | None,
+) -> bool:
+    return base.emit_notification(
+        context,
+        notification_cls,
+        level=level,
+        event_type={"service": "baremetal", "object": "node", "action": action, "status": status},
+        publisher={"service": SERVICE, "host": host or notifier.get_core(conf).host()},
+        sources={"node": node},
+        extra=extra,
+        conf=conf,
+    )
 
 
 def emit_power_set(
@@ -36,18 +55,9 @@ def emit_power_set(
 ) -> bool:
     """``baremetal.node.power_set.<status>``: INFO, or ERROR for status ``error``."""
     level = NotificationLevel.ERROR if status == NotificationStatus.ERROR else NotificationLevel.INFO
-    if not base.versioned_enabled(conf, level):
-        return False
-    return base.emit_notification(
-        context,
-        baremetal.NodeSetPowerStateNotification,
-        level=level,
-        event_type={"service": "baremetal", "object": "node", "action": "power_set", "status": status},
-        publisher=_publisher(conf, host),
-        sources={"node": node},
-        extra={"to_power": to_power},
-        conf=conf,
-    )
+    cls = baremetal.NodeSetPowerStateNotification
+    extra = {"to_power": to_power}
+    return _emit(context, cls, level, "power_set", status, node, extra, conf, host)
 
 
 def emit_power_state_corrected(
@@ -58,23 +68,11 @@ def emit_power_state_corrected(
     host: str | None = None,
 ) -> bool:
     """``baremetal.node.power_state_corrected.success`` (INFO); ``node`` already corrected."""
-    level = NotificationLevel.INFO
-    if not base.versioned_enabled(conf, level):
-        return False
-    return base.emit_notification(
-        context,
-        baremetal.NodeCorrectedPowerStateNotification,
-        level=level,
-        event_type={
-            "service": "baremetal",
-            "object": "node",
-            "action": "power_state_corrected",
-            "status": NotificationStatus.SUCCESS,
-        },
-        publisher=_publisher(conf, host),
-        sources={"node": node},
-        extra={"from_power": from_power},
-        conf=conf,
+    cls = baremetal.NodeCorrectedPowerStateNotification
+    extra = {"from_power": from_power}
+    return _emit(
+        context, cls, NotificationLevel.INFO, "power_state_corrected",
+        NotificationStatus.SUCCESS, node, extra, conf, host,
     )
 
 

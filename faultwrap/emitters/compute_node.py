@@ -68,11 +68,12 @@ def notify_change(
     Returns the event type handed to delivery, or None when nothing was sent. Watched:
     ``compute_node.WATCHED_FIELDS``, so the periodic no-op saves send nothing.
     """
-    if not base.versioned_enabled(conf, LEVEL):
-        return None
-    action = base.lifecycle_action(before, after, compute_node.WATCHED_FIELDS)
-    if action is None:
-        return None
-    source = before if action == "delete" else after
-    sent = emit(context, action, source, conf, host, binary)
-    return f"compute_node.{action}" if sent else None
+    return base.notify_lifecycle(
+        "compute_node",
+        before,
+        after,
+        compute_node.WATCHED_FIELDS,
+        lambda action, source: emit(context, action, source, conf, host, binary),
+        conf,
+        LEVEL,
+    )

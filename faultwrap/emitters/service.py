@@ -57,11 +57,12 @@ def notify_change(
     Returns the event type handed to delivery, or None when nothing was sent. Watched:
     ``service.WATCHED_FIELDS``; heartbeats alone never send an update.
     """
-    if not base.versioned_enabled(conf, LEVEL):
-        return None
-    action = base.lifecycle_action(before, after, service.WATCHED_FIELDS)
-    if action is None:
-        return None
-    source = before if action == "delete" else after
-    sent = emit(context, action, source, conf, host)
-    return f"service.{action}" if sent else None
+    return base.notify_lifecycle(
+        "service",
+        before,
+        after,
+        service.WATCHED_FIELDS,
+        lambda action, source: emit(context, action, source, conf, host),
+        conf,
+        LEVEL,
+    )

@@ -17,7 +17,7 @@ import collections
 import contextlib
 import logging
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from oslo_config import cfg
@@ -130,6 +130,30 @@ def lifecycle_action(before: Any, after: Any, watched: Iterable[str]) -> str | N
     if after is None:
         return "delete"
     return "update" if changed_fields(before, after, watched) else None
+
+
+def notify_lifecycle(
+    family: str,
+    before: Any,
+    after: Any,
+    watched: Iterable[str],
+    emit: Callable[[str, Any], bool],
+    conf: cfg.ConfigOpts | None = None,
+    level: str = fields.NotificationLevel.INFO,
+) -> str | None:
+    """Send ``<family>.create/update/delete`` by ``lifecycle_action``, through ``emit``.
+
+    ``emit(action, source)`` sends one; the source is ``after``, or ``before`` for a
+    delete. Nothing is read when versioned output (at ``level``) is off. Returns the
+    event type handed to delivery, or None.
+    """
+    if not versioned_enabled(conf, level):
+        return None
+    action = lifecycle_action(before, after, watched)
+    if action is None:
+        return None
+    source = before if action == "delete" else after
+    return f"{family}.{action}" if emit(action, source) else None
 
 
 # -- the registry -----------------------------------------------------------------------

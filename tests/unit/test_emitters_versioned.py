@@ -13,22 +13,12 @@ from faultwrap import notifier
 from faultwrap.emitters import baremetal, compute_node, service
 from faultwrap.objects import api_fault, base
 from faultwrap.objects import compute_node as compute_node_objects
-from tests.conftest import make_conf
-from tests.unit.test_objects_base import Spy
+from tests.unit.test_objects_base import Spy, versioned_conf
 from tests.unit.test_objects_samples import COMPUTE_NODE, FAULT, NODE, SERVICE
 
 
 def _conf(**notifications):
-    return make_conf(
-        oslo_messaging_notifications={"driver": ["test"], "transport_url": "fake:/"},
-        notifications={
-            "delivery_sync": True,
-            "host": "testhost",
-            "notification_format": "versioned",
-            "notify_api_faults": True,
-            **notifications,
-        },
-    )
+    return versioned_conf(**{"notify_api_faults": True, **notifications})
 
 
 @pytest.fixture

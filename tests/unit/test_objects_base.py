@@ -73,6 +73,7 @@ class Spy:
 
 
 def versioned_conf(**notifications):
+    """Unit-test config with versioned output on (and any [notifications] overrides)."""
     return make_conf(
         oslo_messaging_notifications={"driver": ["test"], "transport_url": "fake:/"},
         notifications={
@@ -91,16 +92,22 @@ def vconf():
     notifier.reset(conf)
 
 
+def wrap(payload=None, priority="info", binary="gadget-api"):
+    """A gadget.create notification around ``payload`` (none: the field stays unset)."""
+    kwargs = {} if payload is None else {"payload": payload}
+    return GadgetNotification(
+        priority=priority,
+        event_type=base.EventType(object="gadget", action="create"),
+        publisher=base.NotificationPublisher(binary=binary, host="host1"),
+        **kwargs,
+    )
+
+
 def gadget_notification(priority="info", **populate):
     payload = GadgetPayload()
     payload.populate_schema(**populate)
     payload.note = "n"
-    return GadgetNotification(
-        priority=priority,
-        event_type=base.EventType(object="gadget", action="create"),
-        publisher=base.NotificationPublisher(binary="gadget-api", host="host1"),
-        payload=payload,
-    )
+    return wrap(payload, priority)
 
 
 # -- EventType -------------------------------------------------------------------------
@@ -297,12 +304,7 @@ def test_disabled_versioned_output_reads_no_source(notifications, overrides):
             assert payload.populated is False
             assert base.versioned_enabled(conf) is False
             # emit short-circuits before the (unpopulated) payload is looked at
-            notification = GadgetNotification(
-                priority="info",
-                event_type=base.EventType(object="gadget", action="create"),
-                publisher=base.NotificationPublisher(binary="g", host="h"),
-                payload=payload,
-            )
+            notification = wrap(payload, binary="g")
             assert notification.emit(None, conf) is False
             assert (
                 base.emit_notification(
@@ -477,24 +479,14 @@ def test_no_changes_key_even_after_fields_are_set(vconf, notifications):
 
 
 def test_unpopulated_payload_is_refused_in_strict_mode(vconf, notifications):
-    notification = GadgetNotification(
-        priority="info",
-        event_type=base.EventType(object="gadget", action="create"),
-        publisher=base.NotificationPublisher(binary="g", host="h"),
-        payload=GadgetPayload(),
-    )
+    notification = wrap(GadgetPayload(), binary="g")
     with base.strict(), pytest.raises(base.NotificationPayloadError, match="not populated"):
         notification.emit(None, vconf)
     assert notifications.messages == []
 
 
 def test_unpopulated_payload_is_logged_and_not_sent(vconf, notifications, caplog):
-    notification = GadgetNotification(
-        priority="info",
-        event_type=base.EventType(object="gadget", action="create"),
-        publisher=base.NotificationPublisher(binary="g", host="h"),
-        payload=GadgetPayload(),
-    )
+    notification = wrap(GadgetPayload(), binary="g")
     with caplog.at_level(logging.WARNING, logger="faultwrap.objects.base"):
         assert notification.emit(None, vconf) is False
     assert notifications.messages == []
@@ -505,23 +497,14 @@ def test_unpopulated_payload_is_logged_and_not_sent(vconf, notifications, caplog
 def test_unset_payload_fields_are_refused(vconf, notifications):
     payload = GadgetPayload()
     payload.populate_schema(conf=vconf, gadget=GADGET, owner=OWNER)  # "note" left unset
-    notification = GadgetNotification(
-        priority="info",
-        event_type=base.EventType(object="gadget", action="create"),
-        publisher=base.NotificationPublisher(binary="g", host="h"),
-        payload=payload,
-    )
+    notification = wrap(payload, binary="g")
     with base.strict(), pytest.raises(base.NotificationPayloadError, match="fields not set: note"):
         notification.emit(None, vconf)
     assert notifications.messages == []
 
 
 def test_notification_without_payload_is_refused(vconf, notifications, caplog):
-    notification = GadgetNotification(
-        priority="info",
-        event_type=base.EventType(object="gadget", action="create"),
-        publisher=base.NotificationPublisher(binary="g", host="h"),
-    )
+    notification = wrap(binary="g")
     with base.strict(), pytest.raises(base.NotificationPayloadError, match="payload is not set"):
         notification.emit(None, vconf)
     with caplog.at_level(logging.WARNING):

@@ -16,7 +16,7 @@ import pytest
 
 from faultwrap import notifier
 from faultwrap.objects import base, docgen, schema
-from tests.conftest import make_conf
+from tests.unit.test_objects_base import versioned_conf
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -135,10 +135,7 @@ def example():
 
 @pytest.fixture
 def vconf():
-    conf = make_conf(
-        oslo_messaging_notifications={"driver": ["test"], "transport_url": "fake:/"},
-        notifications={"delivery_sync": True, "notification_format": "versioned"},
-    )
+    conf = versioned_conf()
     yield conf
     notifier.reset(conf)
 

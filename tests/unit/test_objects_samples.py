@@ -23,7 +23,8 @@ from faultwrap.emitters import baremetal as baremetal_emitter
 from faultwrap.emitters import compute_node as compute_node_emitter
 from faultwrap.emitters import service as service_emitter
 from faultwrap.objects import api_fault, base, docgen
-from tests.conftest import CapturedNotifications, make_conf
+from tests.conftest import CapturedNotifications
+from tests.unit.test_objects_base import versioned_conf
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 SAMPLES_DIR = DOCS / "notification_samples"
@@ -193,15 +194,7 @@ SAMPLES = {
 
 
 def sample_conf():
-    return make_conf(
-        oslo_messaging_notifications={"driver": ["test"], "transport_url": "fake:/"},
-        notifications={
-            "delivery_sync": True,
-            "host": "testhost",
-            "notification_format": "versioned",
-            "notify_api_faults": True,
-        },
-    )
+    return versioned_conf(notify_api_faults=True)
 
 
 def emit_sample(name: str) -> dict:
