@@ -442,7 +442,9 @@ class NotificationBase(NotificationObject):
         return notifier.notify(context, event_type, primitive, self.priority)
 
 
-def notification_sample(*sample_files: str):
+def notification_sample(
+    *sample_files: str,
+) -> Callable[[type[NotificationBase]], type[NotificationBase]]:
     """Class decorator: the ``docs/notification_samples`` files that show this class.
 
     Samples are per class, not inherited, so the reference page lists each once.

@@ -143,10 +143,12 @@ Calling ``widget_created(context, {{"id": "…", "name": "w1", "size": 3}})`` se
                  "acme_object.version": "1.0",
                  "acme_object.data": {{"id": "…", "name": "w1", "size": 3}}}}}}
 
-Register your classes with ``FaultwrapObjectRegistry`` (or a registry of your own),
-record their fingerprints (``faultwrap.objects.fingerprint.fingerprints``) in a test
-and compare with ``fingerprint.stale(expected, actual)``, which says which class
-needs a version bump.
+Keep your versions honest the way faultwrap does: record
+``fingerprint.fingerprints([WidgetPayload, WidgetNotification])`` (from
+``faultwrap.objects.fingerprint``) in a test, and assert that
+``fingerprint.stale(recorded, fingerprint.fingerprints([...]))`` is empty: when a
+field, the SCHEMA, the namespace or the payload class changes, it names the class
+whose version must be bumped.
 """
 
 

@@ -175,3 +175,12 @@ def test_documented_example_rules(example, vconf, notifications):
 
 def test_example_is_not_part_of_faultwraps_reference(example):
     assert "WidgetNotification" not in {c.obj_name() for c in docgen.reference_classes()}
+
+
+def test_documented_fingerprint_recipe(example):
+    from faultwrap.objects import fingerprint
+
+    classes = [example.WidgetPayload, example.WidgetNotification]
+    recorded = fingerprint.fingerprints(classes)
+    assert set(recorded) == {"WidgetPayload", "WidgetNotification"}
+    assert fingerprint.stale(recorded, fingerprint.fingerprints(classes)) == []
