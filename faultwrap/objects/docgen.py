@@ -122,6 +122,13 @@ Design choices
   changing any of them without a version bump fails the tests and says what to bump.
 * The JSON Schema of each payload (draft 2020-12, generated from the class) is in
   ``docs/notification_schemas/``; every sample below is validated against it.
+* UUID fields are strict: a malformed value is a schema error (oslo's own UUIDField
+  only warns and sends it), and valid ones are sent in the canonical lower-case,
+  dashed form.
+* ``populate_schema(conf=None, **sources)`` takes the config whose switches gate the
+  work, so ``conf`` cannot be a source name (checked when the class is defined).
+* Error messages name the class, field and source, and the types involved, never a
+  value: they are logged, and values can be secrets.
 """
 
 EXAMPLE_SECTION = """\
