@@ -686,3 +686,28 @@ def test_read_source_and_changed_fields():
 )
 def test_lifecycle_action(before, after, action):
     assert base.lifecycle_action(before, after, ["x"]) == action
+
+
+# -- field types --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [GADGET_ID.upper(), GADGET_ID.replace("-", ""), "{" + GADGET_ID + "}", f"urn:uuid:{GADGET_ID}"],
+)
+def test_uuid_values_are_sent_in_canonical_form(value):
+    payload = GadgetPayload()
+    payload.id = value
+    assert payload.id == GADGET_ID
+
+
+@pytest.mark.parametrize("value", ["", "nope", GADGET_ID[:-1], 12, None])
+def test_malformed_uuid_is_an_error_not_a_warning(value):
+    payload = GadgetPayload()
+    with pytest.raises(ValueError):
+        payload.id = value
+
+
+def test_unknown_level_has_no_rank():
+    with pytest.raises(ValueError):
+        fields.NotificationLevel.rank("warn")
