@@ -129,4 +129,7 @@ def broker_conf(broker, topic, queues):
         notifications={"host": "testhost", "versioned_notifications_topics": [f"{topic}_versioned"]},
     )
     yield conf
+    # Deliver what the test left queued before ``queues`` deletes the queues: a late
+    # publish would declare them again and leave them on the shared broker.
+    notifier.flush(5, conf=conf)
     notifier.reset(conf)
