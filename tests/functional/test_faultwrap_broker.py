@@ -122,14 +122,18 @@ def test_versioned_api_fault_on_the_broker_too(broker, topic, queues, tmp_path, 
 
 @pytest.mark.parametrize("mode", ["down", "hung"])
 def test_broker_loss_leaves_fault_responses_unchanged_and_immediate(
-    broker, topic, tmp_path, cleanup, mode
+    broker, topic, queues, tmp_path, cleanup, mode
 ):
+    queues.watch(topic)  # the baseline's notifications land here; deleted at teardown
     proxy = BrokerProxy()
     try:
         (tmp_path / "up").mkdir()
-        up_app, _up_conf, _ = load_demo(tmp_path / "up", broker, topic)
+        up_app, up_conf, _ = load_demo(tmp_path / "up", broker, topic)
         baseline = {path: up_app.get(path, expect_errors=True)
                     for path in ("/v1/conflict", "/v1/overlimit", "/v1/unavailable")}
+        # Delivered (and read) before the queues go: a late publish would re-create them.
+        assert notifier.flush(10, conf=up_conf)
+        assert len(queues.get(f"{topic}.error", count=3, timeout=10)) == 3
         getattr(proxy, "down" if mode == "down" else "hang")()
         (tmp_path / "lost").mkdir()
         app, conf, _ = load_demo(tmp_path / "lost", proxy.url, topic,
