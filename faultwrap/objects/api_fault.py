@@ -44,6 +44,8 @@ class ApiFaultPayload(base.NotificationPayloadBase):
     # Version 1.0: Initial version
     VERSION = "1.0"
 
+    # url: the full URL, secrets masked; message: the exception's own text (also for
+    # 5xx: this is for operators), scrubbed; fingerprint: faultwrap.faults' SHA-1.
     fields: ClassVar[dict] = {
         "url": fields.StringField(),
         "method": fields.StringField(),
@@ -52,7 +54,7 @@ class ApiFaultPayload(base.NotificationPayloadBase):
         "message": fields.StringField(nullable=True),
         "request_id": fields.StringField(nullable=True),
         "global_request_id": fields.StringField(nullable=True),
-        "fingerprint": fields.StringField(nullable=True),
+        "fingerprint": fields.FingerprintField(nullable=True),
         "user_id": fields.StringField(nullable=True),
         "project_id": fields.StringField(nullable=True),
     }

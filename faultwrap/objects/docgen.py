@@ -129,6 +129,12 @@ Design choices
   work, so ``conf`` cannot be a source name (checked when the class is defined).
 * Error messages name the class, field and source, and the types involved, never a
   value: they are logged, and values can be secrets.
+* ``api.fault`` carries the same facts as the legacy one: ``url`` is the full URL
+  with secrets masked, ``message`` the exception's own text, scrubbed (for
+  operators, also for 5xx; the client only ever sees the safe message), and
+  ``fingerprint`` the SHA-1 (40 hex digits) of the exception class and code path
+  described on the FaultWrapper page; the payload refuses any other fingerprint, as
+  its schema does. Its sample is produced by a real FaultWrapper in the tests.
 """
 
 EXAMPLE_SECTION = """\

@@ -125,6 +125,27 @@ class PublisherTokenField(fields.AutoTypedField):
     AUTO_TYPE = PublisherToken()
 
 
+#: A fault fingerprint as ``faultwrap.faults`` computes it: a SHA-1, 40 lower-case hex digits.
+FINGERPRINT = re.compile(r"^[0-9a-f]{40}$")
+
+
+class Fingerprint(fields.String):
+    """A fault fingerprint; anything else fails when assigned, so the payload never
+    sends what its JSON Schema (same pattern) would reject."""
+
+    def coerce(self, obj: Any, attr: str, value: Any) -> str:
+        if not isinstance(value, str) or not FINGERPRINT.match(value):
+            raise ValueError(f"field {attr}: not a fingerprint (40 lower-case hex digits)")
+        return value
+
+    def get_schema(self) -> dict[str, Any]:
+        return {"type": ["string"], "pattern": FINGERPRINT.pattern}
+
+
+class FingerprintField(fields.AutoTypedField):
+    AUTO_TYPE = Fingerprint()
+
+
 class StrictUUID(fields.FieldType):
     """A UUID string that fails on malformed values instead of warning like oslo's."""
 

@@ -26,7 +26,8 @@ def type_schema(field_type: Any) -> dict[str, Any]:
     """The schema of one non-null value of ``field_type``."""
     if isinstance(field_type, ovo_fields.Enum):
         return {"type": "string", "enum": list(field_type._valid_values)}
-    if isinstance(field_type, (fw_fields.EventToken, fw_fields.PublisherToken)):
+    patterned = (fw_fields.EventToken, fw_fields.PublisherToken, fw_fields.Fingerprint)
+    if isinstance(field_type, patterned):
         return {"type": "string", "pattern": field_type.get_schema()["pattern"]}
     if isinstance(field_type, fw_fields.StrictUUID):
         return {"type": "string", "format": "uuid", "pattern": UUID_PATTERN}

@@ -11,9 +11,15 @@ import pytest
 
 from faultwrap import notifier
 from faultwrap.emitters import baremetal, service
-from faultwrap.objects import api_fault, base
+from faultwrap.objects import base
 from tests.functional.conftest import unwrap
-from tests.unit.test_objects_samples import FAULT, NODE, SERVICE, assert_json_equal
+from tests.unit.test_objects_samples import (
+    FAULT,
+    NODE,
+    SERVICE,
+    assert_json_equal,
+    send_sample_fault,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -54,8 +60,9 @@ def test_service_create_arrives_on_the_versioned_info_queue(broker_conf, queues,
 def test_error_level_goes_to_the_error_queue(broker_conf, queues, topic):
     broker_conf.set_override("notification_format", "versioned", group="notifications")
     broker_conf.set_override("notify_api_faults", True, group="notifications")
+    broker_conf.set_override("host", "host1", group="notifications")
     with base.strict():
-        api_fault.emit({"request_id": FAULT["request_id"]}, FAULT, conf=broker_conf, host="host1")
+        send_sample_fault(broker_conf)  # through a real FaultWrapper
         with pytest.raises(RuntimeError), baremetal.power_set(
             None, NODE, "power on", conf=broker_conf, host="host1"
         ):

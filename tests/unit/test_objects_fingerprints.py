@@ -17,7 +17,7 @@ from faultwrap.objects import base, fields, fingerprint
 
 EXPECTED = {
     "ApiFaultNotification": "1.0-df03b9a2877ebc11e1ef579b7c848e5c",
-    "ApiFaultPayload": "1.0-968736df826a098ab70c07427a050c69",
+    "ApiFaultPayload": "1.0-3c962ac3fdf00ee1983d68a9e35c53d9",
     "ComputeNodeDeleteNotification": "1.0-4093393a9ffad5c19aede50e5c313037",
     "ComputeNodeDeletePayload": "1.0-ab732542ca8c32081e9bfb25dee2d020",
     "ComputeNodeNotification": "1.0-051ba6125ce1dcd3b0b7306c6b392cf0",

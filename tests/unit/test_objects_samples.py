@@ -16,13 +16,16 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import webtest
 from oslo_context import context as oslo_context
 from oslo_utils import uuidutils
 
+from faultwrap import context, faults, notifier
 from faultwrap.emitters import baremetal as baremetal_emitter
 from faultwrap.emitters import compute_node as compute_node_emitter
 from faultwrap.emitters import service as service_emitter
-from faultwrap.objects import api_fault, base, docgen
+from faultwrap.middleware import FaultWrapper
+from faultwrap.objects import api_fault, base, docgen, fields
 from tests.conftest import CapturedNotifications
 from tests.unit.test_objects_base import versioned_conf
 
@@ -97,19 +100,65 @@ NODE = {
     "updated_at": "2016-10-17T15:26:44Z",
 }
 
+#: The request behind the api.fault sample, as the request_id filter and
+#: keystonemiddleware leave it in the environ; its query string carries a token.
+FAULT_REQUEST = {
+    "url": "/v2.1/servers/detail?limit=10&token=gAAAAABk0secret",
+    "headers": {
+        "X-User-Id": "6f70656e737461636b20697320636f6f6c",
+        "X-Project-Id": "6f70656e737461636b20697320636f6f6d",
+    },
+    "extra_environ": {
+        "HTTP_HOST": "api.example.org:8774",
+        context.REQUEST_ID_KEY: "req-7f6ee1b0-6d7a-4c55-8f7b-2a4d1c5c8f3e",
+        context.GLOBAL_REQUEST_ID_KEY: "req-0b6e1d3c-94a4-4bd9-a5e2-7c1f0d3e8a21",
+    },
+}
+
+#: What FaultWrapper sends for FAULT_REQUEST (``send_sample_fault``): the sample's data.
+#: The direct ``api_fault.emit`` tests use it too; a test keeps it equal to the sample.
 FAULT = {
-    "url": "/v2.1/servers/detail?limit=10",
+    "url": "http://api.example.org:8774/v2.1/servers/detail?limit=10&token=***",
     "method": "GET",
     "status": 500,
-    "exception_class": "sqlalchemy.exc.OperationalError",
-    "message": "The server has either erred or is incapable of performing the "
-    "requested operation.",
+    "exception_class": "ConnectionRefusedError",
+    "message": "connection to mysql+pymysql://nova:***@db.example.org/nova refused",
     "request_id": "req-7f6ee1b0-6d7a-4c55-8f7b-2a4d1c5c8f3e",
-    "global_request_id": None,
-    "fingerprint": "3f0b1c6a9d2e4b57",
+    "global_request_id": "req-0b6e1d3c-94a4-4bd9-a5e2-7c1f0d3e8a21",
+    "fingerprint": "333bfc9cb3cd57c7aaa2475ced3c0d8bebe40e31",
     "user_id": "6f70656e737461636b20697320636f6f6c",
     "project_id": "6f70656e737461636b20697320636f6f6d",
 }
+
+
+def _connect_database():
+    raise ConnectionRefusedError(
+        "connection to mysql+pymysql://nova:s3cret@db.example.org/nova refused"
+    )
+
+
+def send_sample_fault(conf) -> BaseException:
+    """GET ``FAULT_REQUEST`` through a real FaultWrapper whose app cannot reach its
+    database: the client gets the safe 500, the bus api.fault. Returns the exception."""
+    raised = []
+
+    def servers_detail(environ, start_response):
+        try:
+            _connect_database()
+        except ConnectionRefusedError as exc:
+            raised.append(exc)
+            raise
+
+    app = webtest.TestApp(FaultWrapper(servers_detail, conf=conf))
+    response = app.get(
+        FAULT_REQUEST["url"],
+        headers=FAULT_REQUEST["headers"],
+        extra_environ=FAULT_REQUEST["extra_environ"],
+        status=500,
+    )
+    assert "s3cret" not in response.text and "ConnectionRefused" not in response.text
+    (exc,) = raised
+    return exc
 
 
 def _service_create(conf, ctxt):
@@ -172,9 +221,9 @@ def _power_state_corrected(conf, ctxt):
 
 
 def _api_fault(conf, ctxt):
-    # The request id comes from the request's context, new per run: a placeholder.
-    fault = dict(FAULT, request_id=ctxt.request_id)
-    api_fault.emit(ctxt, fault, conf=conf, host="host1")
+    # Through FaultWrapper: the sample is what the middleware sends, not a hand-made dict.
+    conf.set_override("host", "host1", group="notifications")
+    send_sample_fault(conf)
 
 
 #: sample file -> (emit(conf, context), replacements in payload data)
@@ -189,7 +238,7 @@ SAMPLES = {
     "baremetal.node.power_set.end.json": (_power_set("end"), {}),
     "baremetal.node.power_set.error.json": (_power_set("error"), {}),
     "baremetal.node.power_state_corrected.success.json": (_power_state_corrected, {}),
-    "api.fault.json": (_api_fault, {"request_id": ANY}),
+    "api.fault.json": (_api_fault, {}),
 }
 
 
@@ -209,8 +258,6 @@ def emit_sample(name: str) -> dict:
         messages = captured.messages
     finally:
         captured.reset()
-        from faultwrap import notifier
-
         notifier.reset(conf)
     assert len(messages) == 1, f"{name}: expected one notification, got {len(messages)}"
     return messages[0]
@@ -306,6 +353,39 @@ def test_sample_validates_against_its_schema(name):
     )
 
 
+# -- api.fault: the sample is what FaultWrapper sends ---------------------------------------
+
+
+def test_fault_constant_is_the_api_fault_sample():
+    assert payload_data(load_sample("api.fault.json")) == FAULT
+
+
+def test_api_fault_fingerprint_is_the_one_faultwrapper_computes(notifications):
+    conf = sample_conf()
+    try:
+        with base.strict():
+            exc = send_sample_fault(conf)
+    finally:
+        notifier.reset(conf)
+    (message,) = notifications.of_type("api.fault")
+    sent = payload_data(message)["fingerprint"]
+    assert sent == faults.fingerprint(exc) == FAULT["fingerprint"]
+    assert fields.FINGERPRINT.match(sent)
+
+
+@pytest.mark.parametrize(
+    "value", ["3f0b1c6a9d2e4b57", "333BFC9CB3CD57C7AAA2475CED3C0D8BEBE40E31", "", 42]
+)
+def test_malformed_fingerprint_is_refused_by_the_payload_and_the_schema(value):
+    with pytest.raises(base.NotificationSchemaError, match=r"ApiFaultPayload\.fingerprint"):
+        api_fault.ApiFaultPayload().assign("fingerprint", value, "fault.fingerprint")
+    payload = load_sample("api.fault.json")["payload"]
+    payload["faultwrap_object.data"]["fingerprint"] = value
+    schema = json.loads((SCHEMAS_DIR / "ApiFaultPayload.json").read_text())
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(schema).validate(payload)
+
+
 # -- the comparison is strict where it must be -------------------------------------------
 
 
@@ -344,7 +424,7 @@ def test_a_changed_value_fails_the_sample_comparison():
 def write_samples() -> None:
     """Regenerate the sample files from what is sent (placeholders get the sample values)."""
     SAMPLES_DIR.mkdir(exist_ok=True)
-    fixed = {"uuid": COMPUTE_NODE["uuid"], "request_id": FAULT["request_id"]}
+    fixed = {"uuid": COMPUTE_NODE["uuid"]}
     for name, (_emit, replacements) in SAMPLES.items():
         envelope = emit_sample(name)
         for key in replacements:
