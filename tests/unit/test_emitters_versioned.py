@@ -13,6 +13,7 @@ from faultwrap import notifier
 from faultwrap.emitters import baremetal, compute_node, service
 from faultwrap.objects import api_fault, base
 from faultwrap.objects import compute_node as compute_node_objects
+from faultwrap.objects import service as service_objects
 from tests.unit.test_objects_base import Spy, versioned_conf
 from tests.unit.test_objects_samples import COMPUTE_NODE, FAULT, NODE, SERVICE
 
@@ -37,6 +38,52 @@ def strict():
 def data(message):
     (key,) = [k for k in message["payload"] if k.endswith("_object.data")]
     return message["payload"][key]
+
+
+def shape(payload_cls):
+    """``{field: (type, nullable)}``: what a consumer of the payload relies on."""
+    return {n: (type(f._type).__name__, f.nullable) for n, f in payload_cls.fields.items()}
+
+
+# -- the reference payloads are Nova's, field for field ------------------------------------
+
+
+def test_service_status_payload_is_novas_1_1():
+    cls = service_objects.ServiceStatusPayload
+    assert (cls.VERSION, cls.OBJ_PROJECT_NAMESPACE) == ("1.1", "nova")
+    assert shape(cls) == {
+        "host": ("String", True),
+        "binary": ("String", True),
+        "topic": ("String", True),
+        "report_count": ("Integer", False),
+        "disabled": ("Boolean", False),
+        "disabled_reason": ("String", True),
+        "availability_zone": ("String", True),
+        "last_seen_up": ("DateTime", True),
+        "forced_down": ("Boolean", False),
+        "version": ("Integer", False),
+        "uuid": ("StrictUUID", False),
+    }
+    assert cls.SCHEMA == {name: ("service", name) for name in cls.fields}
+    assert service_objects.WATCHED_FIELDS == ("disabled", "disabled_reason", "forced_down")
+
+
+def test_compute_node_payloads_are_the_specs():
+    cls = compute_node_objects.ComputeNodePayload
+    assert (cls.VERSION, cls.OBJ_PROJECT_NAMESPACE) == ("1.0", "nova")
+    assert sorted(cls.fields) == sorted([
+        "id", "uuid", "host", "vcpus", "memory_mb", "local_gb", "vcpus_used",
+        "memory_mb_used", "local_gb_used", "hypervisor_type", "hypervisor_version",
+        "hypervisor_hostname", "free_ram_mb", "free_disk_gb", "current_workload",
+        "running_vms", "disk_available_least", "host_ip",
+    ])
+    assert cls.SCHEMA == {name: ("compute_node", name) for name in cls.fields}
+    delete = compute_node_objects.ComputeNodeDeletePayload
+    assert shape(delete) == {"id": ("Integer", False), "uuid": ("StrictUUID", False)}
+    assert sorted(compute_node_objects.WATCHED_FIELDS) == sorted([
+        "vcpus", "memory_mb", "local_gb", "vcpus_used", "local_gb_used",
+        "hypervisor_hostname", "disk_available_least", "running_vms", "current_workload",
+    ])
 
 
 # -- service -----------------------------------------------------------------------------
