@@ -89,9 +89,13 @@ def notify_power_state_change(
     """
     if before is None or after is None or not base.versioned_enabled(conf, NotificationLevel.INFO):
         return None
-    if not base.changed_fields(before, after, ("power_state",)):
+    try:
+        if not base.changed_fields(before, after, ("power_state",)):
+            return None
+        from_power = base.read_source(before, "power_state") or None
+    except Exception as exc:  # noqa: BLE001 - report_error raises (strict) or logs
+        base.report_error("baremetal.node.power_state_corrected.success", exc)
         return None
-    from_power = base.read_source(before, "power_state") or None
     if emit_power_state_corrected(context, after, from_power, conf, host):
         return "baremetal.node.power_state_corrected.success"
     return None

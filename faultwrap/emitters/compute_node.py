@@ -42,7 +42,7 @@ def emit(
     )
     publisher = {
         "binary": binary,
-        "host": base.read_source(node, "host") or host or notifier.get_core(conf).host(),
+        "host": base.peek_source(node, "host") or host or notifier.get_core(conf).host(),
     }
     return base.emit_notification(
         context,

@@ -31,8 +31,8 @@ def emit(
     if not base.versioned_enabled(conf, LEVEL):
         return False
     publisher = {
-        "binary": base.read_source(svc, "binary") or None,
-        "host": base.read_source(svc, "host") or host or notifier.get_core(conf).host(),
+        "binary": base.peek_source(svc, "binary") or None,
+        "host": base.peek_source(svc, "host") or host or notifier.get_core(conf).host(),
     }
     return base.emit_notification(
         context,

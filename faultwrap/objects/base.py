@@ -116,9 +116,32 @@ def read_source(source: Any, name: str) -> Any:
         return MISSING
 
 
+def peek_source(source: Any, name: str) -> Any:
+    """``read_source`` for values that only choose a default (the publisher's host):
+    a read that fails is MISSING here, and ``populate_schema`` reports it under the
+    error guard when it reads the field for the payload."""
+    try:
+        return read_source(source, name)
+    except Exception:  # noqa: BLE001 - reported by populate_schema
+        return MISSING
+
+
 def changed_fields(before: Any, after: Any, names: Iterable[str]) -> set[str]:
-    """The ``names`` whose value differs between two sources (dicts or objects)."""
-    return {name for name in names if read_source(before, name) != read_source(after, name)}
+    """The ``names`` whose value differs between two sources (dicts or objects).
+
+    A read or comparison that fails is a NotificationSchemaError naming the field.
+    """
+    changed = set()
+    for name in names:
+        try:
+            differs = bool(read_source(before, name) != read_source(after, name))
+        except Exception as exc:
+            raise NotificationSchemaError(
+                f"comparing {name!r} before and after the change failed ({type(exc).__name__})"
+            ) from exc
+        if differs:
+            changed.add(name)
+    return changed
 
 
 def lifecycle_action(before: Any, after: Any, watched: Iterable[str]) -> str | None:
@@ -149,7 +172,11 @@ def notify_lifecycle(
     """
     if not versioned_enabled(conf, level):
         return None
-    action = lifecycle_action(before, after, watched)
+    try:
+        action = lifecycle_action(before, after, watched)
+    except Exception as exc:  # noqa: BLE001 - report_error raises (strict) or logs
+        report_error(f"{family}.update", exc)
+        return None
     if action is None:
         return None
     source = before if action == "delete" else after

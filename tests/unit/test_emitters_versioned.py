@@ -401,6 +401,55 @@ def test_api_fault_in_both_format(notifications, strict):
     assert "faultwrap_object.data" in message["payload"]
 
 
+# -- sources that fail when read -------------------------------------------------------------
+
+
+class Detached(types.SimpleNamespace):
+    """An ORM row whose session is gone: some attributes raise when read."""
+
+    BROKEN = ("host", "disabled", "vcpus", "power_state")
+
+    def __getattribute__(self, name):
+        if name in Detached.BROKEN:
+            raise RuntimeError(f"instance is not bound to a session ({name})")
+        return super().__getattribute__(name)
+
+
+def _emit_with_a_detached_source(conf, kind):
+    if kind == "service.update":
+        return service.notify_change(None, SERVICE, Detached(**SERVICE), conf=conf)
+    if kind == "service.create":
+        return service.notify_change(None, None, Detached(**SERVICE), conf=conf)
+    if kind == "compute_node.update":
+        return compute_node.notify_change(None, COMPUTE_NODE, Detached(**COMPUTE_NODE), conf=conf)
+    if kind == "compute_node.create":
+        return compute_node.notify_change(None, None, Detached(**COMPUTE_NODE), conf=conf)
+    assert kind == "baremetal.node.power_state_corrected.success"
+    return baremetal.notify_power_state_change(None, NODE, Detached(**NODE), conf=conf)
+
+
+DETACHED_CASES = [
+    ("service.update", "comparing 'disabled'"),
+    ("service.create", r"ServiceStatusPayload\.host: reading service\.host failed"),
+    ("compute_node.update", "comparing 'vcpus'"),
+    ("compute_node.create", r"ComputeNodePayload\.host: reading compute_node\.host failed"),
+    ("baremetal.node.power_state_corrected.success", "comparing 'power_state'"),
+]
+
+
+@pytest.mark.parametrize(("kind", "error"), DETACHED_CASES)
+def test_a_source_that_fails_when_read_is_logged_never_raised(
+    vconf, notifications, caplog, kind, error
+):
+    with caplog.at_level(logging.WARNING):
+        assert _emit_with_a_detached_source(vconf, kind) is None
+    assert f"{kind} notification not sent" in caplog.text
+    assert "session" not in caplog.text  # the source's own message is not logged
+    assert notifications.messages == []
+    with base.strict(), pytest.raises(base.NotificationSchemaError, match=error):
+        _emit_with_a_detached_source(vconf, kind)
+
+
 # -- format gating for every emitter ---------------------------------------------------------------
 
 
