@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -59,6 +60,10 @@ DROPPED_HEADERS = frozenset(
     }
 )
 
+#: An RFC 9110 header name (a token): anything else makes the server reject the
+#: whole response, and the client would get the server's own error page instead.
+_HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
+
 JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
 
 #: Statuses webob has a class for, in the range a fault may have.
@@ -77,25 +82,37 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _webob_status(exc: BaseException) -> int | None:
+    """The status a webob HTTPException's own response has (set when it was made, so
+    a ``code`` overwritten later with junk does not change it); None for the rest."""
+    if not isinstance(exc, webob.exc.HTTPException):
+        return None
+    status = _attr(_attr(exc, "wsgi_response"), "status_int")
+    return status if _is_int(status) else None
+
+
 def http_status(exc: BaseException) -> int:
-    """The status of a fault: ``code`` if webob knows it in 400-599, a webob
-    HTTPException's own status, else 500."""
+    """The status of a fault: ``code`` if webob knows it in 400-599, else a webob
+    HTTPException's own status (if it is one in 400-599), else 500."""
     code = _attr(exc, "code")
-    if isinstance(exc, webob.exc.HTTPException) and not _is_int(code):
-        response = _attr(exc, "wsgi_response")
-        code = _attr(response, "status_int")
     if _is_int(code) and code in KNOWN_STATUSES:
         return code
+    status = _webob_status(exc)
+    if status in KNOWN_STATUSES:
+        return status  # type: ignore[return-value]
     return 500
 
 
 def webob_redirect_or_success(exc: BaseException) -> bool:
     """A raised webob HTTPException below 400 (HTTPFound, HTTPNotModified...) is a
-    response the app chose, not a fault: it is served as it is."""
-    if not isinstance(exc, webob.exc.HTTPException):
+    response the app chose, not a fault: it is served as it is. Judged by the status
+    its response really has, unless ``code`` names a fault status (as in
+    ``http_status``), so that what is served and what is reported agree."""
+    status = _webob_status(exc)
+    if status is None or not 100 <= status < 400:
         return False
     code = _attr(exc, "code")
-    return _is_int(code) and 100 <= code < 400
+    return not (_is_int(code) and code in KNOWN_STATUSES)
 
 
 def fault_name(status: int, default: str = DEFAULT_FAULT_NAME) -> str:
@@ -118,7 +135,9 @@ def exception_text(exc: BaseException) -> str:
     format_message = _attr(exc, "format_message")
     if callable(format_message):
         try:
-            return scrub.to_text(format_message())
+            text = format_message()
+            if text is not None:  # None: nothing formatted, try the next source
+                return scrub.to_text(text)
         except Exception:  # noqa: BLE001, S110 - fall back to .message and str()
             pass
     message = _attr(exc, "message")
@@ -159,7 +178,8 @@ def _header_items(headers: Any) -> Iterable[tuple[Any, Any]]:
 
 def copied_headers(exc: BaseException) -> list[tuple[str, str]]:
     """The exception's ``headers`` as ``(str, str)`` pairs, minus body and hop-by-hop
-    headers and anything that would break the response (control characters)."""
+    headers and anything that would break the response (a name that is not a token,
+    a value with control characters or outside latin-1)."""
     try:
         items = _header_items(_attr(exc, "headers"))
     except Exception:  # noqa: BLE001 - unreadable headers are not copied
@@ -171,12 +191,21 @@ def copied_headers(exc: BaseException) -> list[tuple[str, str]]:
         except (TypeError, ValueError):
             continue
         name, value = scrub.to_text(name), scrub.to_text(value)
-        if not name or name.lower() in DROPPED_HEADERS:
+        if not _HEADER_NAME_RE.match(name) or name.lower() in DROPPED_HEADERS:
             continue
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in name + value) or ":" in name:
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value) or not _is_latin1(value):
             continue
         result.append((name, value))
     return result
+
+
+def _is_latin1(value: str) -> bool:
+    """PEP 3333 header values are latin-1 strings; other text cannot be sent."""
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

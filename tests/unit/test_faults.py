@@ -46,8 +46,32 @@ def test_http_status(exc, status):
     assert faults.http_status(exc) == status
 
 
+def webob_with_code(cls, code, **kwargs):
+    """A webob exception whose ``code`` was overwritten after it was made."""
+    exc = cls(**kwargs)
+    exc.code = code
+    return exc
+
+
+@pytest.mark.parametrize(
+    ("exc", "status"),
+    [(webob_with_code(webob.exc.HTTPConflict, "junk"), 409),
+     (webob_with_code(webob.exc.HTTPConflict, None), 409),
+     (webob_with_code(webob.exc.HTTPConflict, 999), 409),
+     (webob_with_code(webob.exc.HTTPConflict, 200), 409),
+     (webob_with_code(webob.exc.HTTPConflict, 404), 404),
+     (webob_with_code(webob.exc.HTTPFound, 404, location="/x"), 404)],
+)
+def test_webob_exception_with_a_bad_code_keeps_its_own_status(exc, status):
+    assert faults.http_status(exc) == status
+    assert not faults.webob_redirect_or_success(exc)
+
+
 def test_webob_redirects_are_not_faults():
     assert faults.webob_redirect_or_success(webob.exc.HTTPFound(location="/x"))
+    assert faults.webob_redirect_or_success(webob.exc.HTTPNotModified())
+    assert faults.webob_redirect_or_success(webob_with_code(webob.exc.HTTPFound, "x",
+                                                            location="/x"))
     assert not faults.webob_redirect_or_success(webob.exc.HTTPNotFound())
     assert not faults.webob_redirect_or_success(Coded(302))
 
@@ -63,8 +87,14 @@ def test_generic_message_is_webobs_explanation():
     assert faults.generic_message(500) == webob.exc.HTTPInternalServerError.explanation
 
 
+class FormatsNone(WithMessageAttr):
+    def format_message(self):
+        return None
+
+
 def test_message_sources_in_order():
     assert faults.exception_text(WithFormatMessage()) == "formatted text"
+    assert faults.exception_text(FormatsNone()) == "attr text"  # None: nothing formatted
     assert faults.exception_text(WithMessageAttr()) == "attr text"
     assert faults.exception_text(ValueError("plain")) == "plain"
 
@@ -110,6 +140,15 @@ def test_odd_headers_never_raise(headers):
     exc = Coded(409, headers=headers)
     copied = faults.copied_headers(exc)
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in copied)
+
+
+def test_headers_a_server_would_reject_are_not_copied():
+    exc = Coded(429, headers=[("X-Ok", "v"), ("X-\u00dcnicode", "v"), ("X Space", "v"),
+                              ("X-Colon:", "v"), ("", "v"), ("X-Euro", "\u20ac5"),
+                              ("X-Latin1", "caf\u00e9"), ("X-Tab", "a\tb"),
+                              (b"X-Bytes", b"12")])
+    assert faults.copied_headers(exc) == [("X-Ok", "v"), ("X-Latin1", "caf\u00e9"),
+                                          ("X-Bytes", "12")]
 
 
 def test_exception_class_names():

@@ -312,6 +312,24 @@ def test_webob_5xx_exception_never_shows_its_detail(fault_conf):
     assert res.json["serviceUnavailable"]["message"] == webob.exc.HTTPServiceUnavailable.explanation
 
 
+def test_webob_exception_with_a_junk_code_still_gives_a_json_fault(fault_conf, notifications):
+    exc = webob.exc.HTTPConflict(detail="name taken")
+    exc.code = 200  # overwritten after webob built its 409 response
+    res = make(raising(exc), fault_conf).get("/", status=409)
+    assert res.json == {"conflictingRequest": {"code": 409, "message": "name taken"}}
+    assert only_fault(notifications)["payload"]["status"] == 409
+
+
+def test_unsendable_exception_headers_are_dropped_not_the_fault(fault_conf, notifications):
+    exc = OverQuota("q")
+    exc.headers = {"Retry-After": b"7", "X-\u00dcber": "v", "X-Price": "\u20ac5"}
+    raw, _errors = run_server(FaultWrapper(validator(raising(exc)), conf=fault_conf))
+    assert raw.startswith(b"HTTP/1.0 413 Request Entity Too Large\r\n")
+    assert b"Retry-After: 7\r\n" in raw and b"X-Price" not in raw
+    assert raw.endswith(b'"retryAfter": "7"}}')
+    assert only_fault(notifications)["payload"]["status"] == 413
+
+
 def test_webob_redirect_exception_is_served_as_a_response(fault_conf, notifications):
     res = make(raising(webob.exc.HTTPFound(location="/elsewhere")), fault_conf).get("/", status=302)
     assert res.headers["Location"].endswith("/elsewhere")
