@@ -584,6 +584,14 @@ def test_paste_key_turns_notifications_on_without_touching_conf(conf, notificati
     assert conf.notifications.notify_api_faults is False
 
 
+def test_paste_key_turns_on_the_versioned_api_fault_too(conf, notifications):
+    conf.set_override("notification_format", "both", group="notifications")
+    make(raising(Unsafe("x")), conf, notify_api_faults="true").get("/", status=500)
+    publishers = sorted(m["publisher_id"] for m in notifications.of_type("api.fault"))
+    assert publishers == ["api.testhost", "faultwrap-api:testhost"]
+    assert conf.notifications.notify_api_faults is False
+
+
 def test_request_ids_from_the_request_id_filter(fault_conf, notifications):
     env = {"openstack.request_id": "req-local", "openstack.global_request_id": "req-global"}
     res = make(raising(Unsafe("x")), fault_conf).get("/", extra_environ=env, status=500)
