@@ -3,8 +3,9 @@
 oslo's ``ObjectVersionChecker`` (``oslo_versionedobjects.fixture``) hashes the sorted
 ``(name, repr(field))`` pairs and the remotable methods. That repr names neither an
 enum's values, nor a list's element type, nor the class an ``ObjectField`` refers to,
-and SCHEMA and the wire namespace are not hashed at all: a notification could swap its
-payload class, or a payload rename a source or its namespace, without a version bump.
+and SCHEMA, the wire namespace and the patterns of faultwrap's string types are not
+hashed at all: a notification could swap its payload class, or a payload rename a
+source, its namespace or a pattern, without a version bump.
 ``extra_data`` adds all of those. The hash is computed here with the same recipe
 (``<VERSION>-<md5 of the repr>``) rather than with the checker, whose module needs the
 ``fixtures`` test library at import; notification objects have no remotable methods.
@@ -19,11 +20,18 @@ from typing import Any
 from oslo_versionedobjects import fields as ovo_fields
 
 from faultwrap.objects import base
+from faultwrap.objects import fields as fw_fields
+
+#: faultwrap's string types whose pattern (also in the JSON Schema) is part of the contract.
+PATTERNED = (fw_fields.EventToken, fw_fields.PublisherToken, fw_fields.Fingerprint)
 
 
 def describe_type(field_type: Any) -> str:
-    """A field type with everything that changes the wire: enum values, element types."""
+    """A field type with everything that changes the wire: enum values, element types,
+    the patterns of faultwrap's own string types."""
     name = type(field_type).__name__
+    if isinstance(field_type, PATTERNED):
+        return f"{name}({field_type.get_schema()['pattern']})"
     if isinstance(field_type, ovo_fields.Enum):
         return f"{name}[{','.join(field_type._valid_values)}]"
     if isinstance(field_type, ovo_fields.Object):

@@ -17,18 +17,18 @@ from faultwrap.objects import base, fields, fingerprint
 
 EXPECTED = {
     "ApiFaultNotification": "1.0-df03b9a2877ebc11e1ef579b7c848e5c",
-    "ApiFaultPayload": "1.0-3c962ac3fdf00ee1983d68a9e35c53d9",
+    "ApiFaultPayload": "1.0-e30f83959e9d168aae4cf1ce342353f3",
     "ComputeNodeDeleteNotification": "1.0-4093393a9ffad5c19aede50e5c313037",
     "ComputeNodeDeletePayload": "1.0-ab732542ca8c32081e9bfb25dee2d020",
     "ComputeNodeNotification": "1.0-051ba6125ce1dcd3b0b7306c6b392cf0",
     "ComputeNodePayload": "1.0-51010ab41edf3e9b0c23ee07deea334d",
-    "EventType": "1.0-178522df71ef2de4245dd458c8651a16",
+    "EventType": "1.0-f98a74c760fd195466468b5e7a297abf",
     "NodeCorrectedPowerStateNotification": "1.0-1568d3aef2a30c93403f3f0e4a2fb425",
     "NodeCorrectedPowerStatePayload": "1.0-d1623ea670d893691f8d63de17eb09c3",
     "NodePayload": "1.0-e12896a577e810b6eb08c9c2a63cd812",
     "NodeSetPowerStateNotification": "1.0-8112da760bffd03766814b0d9fb26530",
     "NodeSetPowerStatePayload": "1.0-19eb5c146cb67195bedbb786e985534a",
-    "NotificationPublisher": "1.0-8e1f79e93f79b7e08d4163e48d929139",
+    "NotificationPublisher": "1.0-7511235b80f96fbfaab146f9694fb292",
     "ServiceStatusNotification": "1.0-9b9802982b78ed02cd1129f572a422bb",
     "ServiceStatusPayload": "1.1-017dc3619dc4d3e7546f5a840c0034bc",
 }
@@ -122,6 +122,16 @@ def test_payload_version_is_part_of_the_notification_fingerprint(monkeypatch):
     before = fingerprint.fingerprint(service.ServiceStatusNotification)
     monkeypatch.setattr(service.ServiceStatusPayload, "VERSION", "1.2")
     assert fingerprint.fingerprint(service.ServiceStatusNotification) != before
+
+
+def test_patterns_of_faultwraps_string_types_are_part_of_the_fingerprint(monkeypatch):
+    import re
+
+    from faultwrap.objects import api_fault
+
+    before = fingerprint.fingerprint(api_fault.ApiFaultPayload)
+    monkeypatch.setattr(fields, "FINGERPRINT", re.compile(r"^[0-9a-f]{64}$"))  # SHA-256
+    assert fingerprint.fingerprint(api_fault.ApiFaultPayload) != before
 
 
 def test_publisher_form_is_part_of_the_fingerprint(monkeypatch):
