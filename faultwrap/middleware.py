@@ -152,6 +152,13 @@ def resolve_options(
     return Options(conf=conf, **values)
 
 
+def _emitter(options: Options) -> api_emitter.ApiFaultEmitter:
+    """The api.fault emitter; raises on a bad notification setting when notifying."""
+    return api_emitter.ApiFaultEmitter(
+        options.conf, options.notify_api_faults, options.max_text_length or None
+    )
+
+
 def _status_code(status: Any) -> int:
     try:
         return int(str(status)[:3])
@@ -190,22 +197,23 @@ class FaultWrapper:
         }
         merged.update(local_conf)
         options = resolve_options(None, merged)
+        emitter = _emitter(options)
 
         def _filter(app: WSGIApp) -> FaultWrapper:
             wrapper = cls.__new__(cls)
-            wrapper._setup(app, options)
+            wrapper._setup(app, options, emitter)
             return wrapper
 
         return _filter
 
-    def _setup(self, app: WSGIApp, options: Options) -> None:
+    def _setup(
+        self, app: WSGIApp, options: Options, emitter: api_emitter.ApiFaultEmitter | None = None
+    ) -> None:
         self.app = app
         self.options = options
         self.limit = options.max_text_length or None
         self.response_threshold = options.notify_error_responses_from
-        self.emitter = api_emitter.ApiFaultEmitter(
-            options.conf, options.notify_api_faults, self.limit
-        )
+        self.emitter = emitter or _emitter(options)
 
     def __call__(self, environ: MutableMapping[str, Any], start_response: StartResponse):
         call = _Call(self, environ, start_response)

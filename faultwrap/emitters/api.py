@@ -89,7 +89,10 @@ def legacy_payload(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class ApiFaultEmitter:
-    """Sends api.fault for one FaultWrapper; everything resolvable is resolved here."""
+    """Sends api.fault for one FaultWrapper; everything resolvable is resolved here.
+
+    Raises ``cfg.ConfigFileValueError`` (or another oslo.config error) when enabled
+    with a bad notification option: this runs when the pipeline is built."""
 
     def __init__(
         self, conf: cfg.ConfigOpts, enabled: bool, limit: int | None = None
@@ -97,7 +100,9 @@ class ApiFaultEmitter:
         self.conf = conf
         self.enabled = enabled
         self.limit = limit or None
-        self._core = fw_notifier.get_core(conf) if enabled else None
+        # init, not get_core: a bad notification setting in the configuration stops the
+        # pipeline from loading (naming the option) instead of silencing every fault.
+        self._core = fw_notifier.init(conf) if enabled else None
         self._legacy = self._core.get_notifier(SERVICE) if enabled else None
 
     def emit(

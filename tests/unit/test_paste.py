@@ -159,6 +159,20 @@ def test_bad_value_in_config_file_fails_at_load(conf_file):
         FaultWrapper.factory({}, oslo_config_file=path)
 
 
+@pytest.mark.parametrize(
+    ("text", "option"),
+    [("[notifications]\ndelivery_queue_size = lots\n", "delivery_queue_size"),
+     ("[notifications]\nnotification_format = bogus\n", "notification_format"),
+     ("[oslo_messaging_notifications]\nretry = never\n", "retry")],
+)
+def test_bad_notification_setting_fails_at_load_when_notifying(conf_file, text, option):
+    path = conf_file(text + "[DEFAULT]\nnotify_api_faults = true\n")
+    with pytest.raises(cfg.ConfigFileValueError, match=option):
+        FaultWrapper.factory({}, oslo_config_file=path)
+    with pytest.raises(cfg.ConfigFileValueError, match=option):  # switched on by paste
+        FaultWrapper.factory({}, oslo_config_file=conf_file(text), notify_api_faults="true")
+
+
 def test_missing_config_file_fails_at_load(tmp_path):
     with pytest.raises(cfg.ConfigFilesNotFoundError):
         FaultWrapper.factory({}, oslo_config_file=str(tmp_path / "missing.conf"))
