@@ -29,7 +29,8 @@ QUEUE_FULL = "queue_full"  # the queue was full when the notification was emitte
 DELIVERY_FAILED = "delivery_failed"  # the driver raised (broker gone, timed out)
 SHUT_DOWN = "shut_down"  # still queued when the process exited or the notifier was reset
 BUILD_FAILED = "build_failed"  # the payload (or context) could not be built
-DROP_REASONS = (QUEUE_FULL, DELIVERY_FAILED, SHUT_DOWN, BUILD_FAILED)
+CONFIG_INVALID = "config_invalid"  # the configuration has a bad value (see notifier.init)
+DROP_REASONS = (QUEUE_FULL, DELIVERY_FAILED, SHUT_DOWN, BUILD_FAILED, CONFIG_INVALID)
 
 #: At most one drop WARNING per this many seconds (the first drop warns at once).
 WARN_INTERVAL = 60.0
@@ -169,9 +170,14 @@ class Delivery:
                 "last_error": self._last_error,
             }
 
-    def count_drop(self, reason: str, count: int = 1) -> None:
-        """Count ``count`` notifications lost for ``reason``; warn, throttled."""
+    def count_drop(self, reason: str, count: int = 1, error: str | None = None) -> None:
+        """Count ``count`` notifications lost for ``reason``; warn, throttled.
+
+        ``error``, when given, becomes ``last_error`` (it must not quote a payload).
+        """
         with self._lock:
+            if error is not None:
+                self._last_error = error
             self._dropped[reason] += count
             self._unreported[reason] += count
             now = time.monotonic()
@@ -182,8 +188,8 @@ class Delivery:
             self._unreported = dict.fromkeys(DROP_REASONS, 0)
             last_error = self._last_error
         LOG.warning(
-            "faultwrap dropped notifications (%s) in the last %d s at most; last delivery "
-            "error: %s. See faultwrap.notifier.stats().",
+            "faultwrap dropped notifications (%s) in the last %d s at most; last error: %s. "
+            "See faultwrap.notifier.stats().",
             summary,
             WARN_INTERVAL,
             last_error,

@@ -181,6 +181,22 @@ def register_oslo_notification_opts(conf: cfg.ConfigOpts) -> None:
             conf.register_opts(opts, group=group)
 
 
+def check_config(conf: cfg.ConfigOpts) -> None:
+    """Read every option the notifications depend on; raise on the first bad value.
+
+    oslo.config checks a value only when it is read: this makes a typo fail now, with
+    ``ConfigFileValueError`` naming the option and the file.
+    """
+    register_oslo_notification_opts(conf)
+    fw_conf.validate(conf)
+    for opt_name in ("driver", "transport_url", "topics", "retry"):
+        getattr(conf.oslo_messaging_notifications, opt_name)
+
+
+def _refuse(item: Any) -> None:
+    raise NotificationSetupError("invalid configuration")
+
+
 class NotificationSetupError(Exception):
     """The transport or drivers could not be made; raised in the sender, never to callers."""
 
@@ -304,25 +320,46 @@ class NotificationCore:
     """The notifier machinery for one ``ConfigOpts`` in one process."""
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
-        register_oslo_notification_opts(conf)
-        # Read every option once: a bad value fails here, at start-up, naming the option,
-        # rather than in the first request that notifies.
-        fw_conf.validate(conf)
-        for opt_name in ("driver", "transport_url", "topics", "retry"):
-            getattr(conf.oslo_messaging_notifications, opt_name)
         self.conf = conf
         self._lock = threading.Lock()
         self._state: _ProcessState | None = None
+        #: Why this configuration cannot be used (a bad value), or None.
+        self.config_error: str | None = None
+        self._rejected: fw_delivery.Delivery | None = None
+        try:
+            check_config(conf)
+        except Exception as exc:  # noqa: BLE001 - init() raises it; emitters must not see it
+            # Reached lazily from an emitter (init() was not called at start-up, or the
+            # file changed since): never raise into the caller's save path. Say which
+            # option once, then drop and count every notification that would be sent.
+            self.config_error = strutils.mask_password(f"{type(exc).__name__}: {exc}")
+            self._rejected = fw_delivery.Delivery(_refuse, queue_size=1, sync=True)
+            LOG.error(
+                "faultwrap: invalid configuration (%s); notifications are dropped and "
+                "counted as %s until it is fixed and faultwrap.notifier.init() or reset() "
+                "is called",
+                self.config_error,
+                fw_delivery.CONFIG_INVALID,
+            )
 
     # -- switches, read per call so config overrides take effect at once ---------------
 
+    # An option that cannot be read (only with ``config_error``) answers True: unknown,
+    # so that ``Notifier.notify`` counts the notification instead of losing it unseen.
+
     def drivers_enabled(self) -> bool:
         """False for oslo's default ``driver = []`` and for ``noop`` alone."""
-        drivers = self.conf.oslo_messaging_notifications.driver
+        try:
+            drivers = self.conf.oslo_messaging_notifications.driver
+        except Exception:  # noqa: BLE001 - see above
+            return True
         return any(d and d != "noop" for d in drivers)
 
     def format_enabled(self, versioned: bool) -> bool:
-        fmt = self.conf.notifications.notification_format
+        try:
+            fmt = self.conf.notifications.notification_format
+        except Exception:  # noqa: BLE001 - see above
+            return True
         return fmt == "both" or fmt == ("versioned" if versioned else "unversioned")
 
     def level_enabled(self, priority: str) -> bool:
@@ -332,7 +369,10 @@ class NotificationCore:
         own priority later (the versioned objects) still see it; ``Notifier.notify``
         drops it (counted) before anything is built.
         """
-        threshold = self.conf.notifications.notification_level
+        try:
+            threshold = self.conf.notifications.notification_level
+        except Exception:  # noqa: BLE001 - see above
+            return True
         if threshold is None:
             return True
         rank = LEVEL_RANK.get(priority.lower(), 1) if isinstance(priority, str) else 1
@@ -374,14 +414,24 @@ class NotificationCore:
         return state.delivery.flush(timeout)
 
     def stats(self) -> dict[str, Any]:
+        if self._rejected is not None:
+            return self._rejected.stats()
         state = self._state
         if state is None or state.pid != os.getpid():
             return fw_delivery.empty_stats()
         return state.delivery.stats()
 
+    def _drops(self) -> fw_delivery.Delivery:
+        """Where drops are counted (a bad configuration has no transport to make)."""
+        return self._rejected if self._rejected is not None else self.state().delivery
+
     def count_build_failure(self) -> None:
         """Count a notification whose payload or context could not be built."""
-        self.state().delivery.count_drop(fw_delivery.BUILD_FAILED)
+        self._drops().count_drop(fw_delivery.BUILD_FAILED)
+
+    def count_config_drop(self) -> None:
+        """Count a notification dropped because the configuration has a bad value."""
+        self._drops().count_drop(fw_delivery.CONFIG_INVALID, error=self.config_error)
 
     def close(self, timeout: float | None = None) -> None:
         """Flush with a deadline and release the transport (at exit, or in tests)."""
@@ -395,6 +445,8 @@ class NotificationCore:
     def _forget_after_fork(self) -> None:
         self._lock = threading.Lock()
         self._state = None
+        if self._rejected is not None:  # counters start at zero in each process
+            self._rejected = fw_delivery.Delivery(_refuse, queue_size=1, sync=True)
 
     # -- handles ---------------------------------------------------------------------------
 
@@ -432,6 +484,9 @@ class Notifier:
             self._unknown_priority(event_type, priority)
             return False
         if not self.is_enabled(priority):
+            return False
+        if self.core.config_error is not None:
+            self.core.count_config_drop()  # nothing is built: the payload stays uncalled
             return False
         try:
             message = self.build_message(event_type, payload, priority)
@@ -503,8 +558,30 @@ _CORES: dict[int, NotificationCore] = {}
 _CORES_LOCK = threading.Lock()
 
 
+def init(conf: cfg.ConfigOpts | None = None) -> NotificationCore:
+    """Check ``conf`` at start-up and return its core; raises on a bad value.
+
+    Call it where a service or a middleware starts (``FaultWrapper.factory``): a typo
+    then stops the start-up with ``ConfigFileValueError`` naming the option and the
+    file. A core made earlier from a configuration that has since been fixed is
+    replaced.
+    """
+    conf = cfg.CONF if conf is None else conf
+    check_config(conf)
+    core = get_core(conf)
+    if core.config_error is not None:
+        reset(conf)
+        core = get_core(conf)
+    return core
+
+
 def get_core(conf: cfg.ConfigOpts | None = None) -> NotificationCore:
-    """The one core for ``conf`` (default ``cfg.CONF``) in this process."""
+    """The one core for ``conf`` (default ``cfg.CONF``) in this process; never raises.
+
+    Emitters reach it lazily, inside a service's own work. With a bad option value
+    (which ``init`` would have raised) the core logs it once at ERROR and drops every
+    notification that would be sent, counted as ``config_invalid``.
+    """
     conf = cfg.CONF if conf is None else conf
     core = _CORES.get(id(conf))
     if core is not None and core.conf is conf:

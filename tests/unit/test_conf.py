@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 import re
 import socket
 import subprocess
@@ -164,17 +165,139 @@ def test_bad_value_fails_at_load_naming_the_option(tmp_path, text, option):
     conf = load(tmp_path, text)
     with pytest.raises(cfg.ConfigFileValueError, match=rf"option {option}\b"):
         fw_conf.validate(conf)
-    # The notifier core validates when it is made, i.e. when a service starts up.
+    # notifier.init() is the start-up call (services, FaultWrapper.factory).
     with pytest.raises(cfg.ConfigFileValueError, match=rf"option {option}\b.*faultwrap\.conf"):
-        notifier.get_core(conf)
+        notifier.init(conf)
     notifier.reset(conf)
 
 
-def test_bad_oslo_messaging_value_fails_when_the_core_is_made(tmp_path):
+def test_bad_oslo_messaging_value_fails_at_init(tmp_path):
     conf = load(tmp_path, "[oslo_messaging_notifications]\nretry = often\n")
     with pytest.raises(cfg.ConfigFileValueError, match=r"option retry\b"):
-        notifier.get_core(conf)
+        notifier.init(conf)
     notifier.reset(conf)
+
+
+# -- a bad value reached lazily (an emitter, no init() at start-up) ---------------------
+
+ON = "[oslo_messaging_notifications]\ndriver = test\ntransport_url = fake:/\n"
+
+
+class Payload:
+    calls = 0
+
+    def __call__(self):
+        self.calls += 1
+        return {"password": "pw-SECRET"}
+
+
+@pytest.fixture
+def lazy(tmp_path):
+    made = []
+
+    def factory(text: str) -> cfg.ConfigOpts:
+        conf = load(tmp_path, text)
+        made.append(conf)
+        return conf
+
+    yield factory
+    for conf in made:
+        notifier.reset(conf)
+
+
+@pytest.mark.parametrize(
+    ("text", "option"),
+    [
+        ("[notifications]\nnotification_format = sometimes\n", "notification_format"),
+        ("[notifications]\nnotification_level = loud\n", "notification_level"),
+        ("[notifications]\ndelivery_queue_size = 0\n", "delivery_queue_size"),
+        ("[notifications]\ninstance_usage_audit_period = week\n", "instance_usage_audit_period"),
+        ("[oslo_messaging_notifications]\nretry = often\n", "retry"),
+    ],
+)
+def test_lazy_core_with_a_bad_value_drops_counts_and_names_the_option_once(
+    lazy, notifications, caplog, text, option
+):
+    conf = lazy(ON + text)
+    payload = Payload()
+    with caplog.at_level(logging.WARNING, logger="faultwrap"):
+        n = notifier.get_notifier("api", conf=conf)  # never raises
+        assert n.error(None, "api.fault", payload) is False
+        assert n.info(None, "other.event", payload) is False
+    assert payload.calls == 0  # nothing is built for a notification that cannot go out
+    assert notifications.messages == []
+    stats = notifier.stats(conf)
+    assert stats["dropped"]["config_invalid"] == 2
+    assert sum(stats["dropped"].values()) == 2
+    assert re.search(rf"option {option}\b.*faultwrap\.conf", stats["last_error"])
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1  # once per core, not once per notification
+    assert re.search(rf"option {option}\b", errors[0].getMessage())
+    assert "config_invalid" in errors[0].getMessage()
+    assert "pw-SECRET" not in caplog.text
+    assert notifier.get_core(conf) is notifier.get_core(conf)  # made (and logged) once
+
+
+def test_lazy_bad_value_with_notifications_off_counts_nothing(lazy, caplog):
+    conf = lazy("[notifications]\nnotification_format = sometimes\n")  # driver = [] (off)
+    payload = Payload()
+    assert notifier.get_notifier("api", conf=conf).error(None, "api.fault", payload) is False
+    assert payload.calls == 0
+    assert notifier.stats(conf)["dropped"]["config_invalid"] == 0
+
+
+def test_emitters_reaching_a_bad_value_never_raise_and_count_it(lazy, notifications):
+    from faultwrap.emitters import (
+        baremetal,
+        compute_node,
+        image,
+        instance_update,
+        instance_usage,
+        service,
+    )
+    from faultwrap.objects import api_fault
+    from tests.unit.test_objects_samples import COMPUTE_NODE, FAULT, NODE, SERVICE
+
+    conf = lazy(
+        ON + "[notifications]\nnotification_format = sometimes\n"
+        "notify_on_state_change = vm_state\n"
+    )
+    old = {"uuid": "u1", "vm_state": "active", "task_state": None, "display_name": "vm"}
+    calls = {
+        "image": lambda: image.notify_image(None, "image.create", {"id": "i1"}, conf=conf),
+        "instance.update": lambda: instance_update.send_update(
+            None, old, dict(old, vm_state="error"), conf=conf
+        ),
+        "instance.usage": lambda: instance_usage.notify_about_instance_usage(
+            None, None, old, "create.end", conf=conf
+        ),
+        "service": lambda: service.notify_change(None, None, SERVICE, conf=conf),
+        "compute_node": lambda: compute_node.notify_change(None, None, COMPUTE_NODE, conf=conf),
+        "baremetal": lambda: baremetal.emit_power_set(None, NODE, "start", "power on", conf=conf),
+        "api_fault": lambda: api_fault.emit(None, FAULT, conf=conf),
+    }
+    for name, call in calls.items():
+        before = notifier.stats(conf)["dropped"]["config_invalid"]
+        assert not call(), name
+        assert notifier.stats(conf)["dropped"]["config_invalid"] == before + 1, name
+    assert notifications.messages == []
+
+
+def test_init_replaces_a_core_made_before_the_value_was_fixed(lazy, notifications):
+    conf = lazy(ON + "[notifications]\nnotification_format = sometimes\n")
+    broken = notifier.get_core(conf)
+    assert broken.config_error is not None
+    with pytest.raises(cfg.ConfigFileValueError, match="notification_format"):
+        notifier.init(conf)
+    assert notifier.get_core(conf) is broken  # a failed init leaves things as they were
+    conf.set_override("notification_format", "unversioned", group="notifications")
+    core = notifier.init(conf)
+    assert core is not broken and core.config_error is None
+    assert notifier.init(conf) is core  # a healthy core is kept
+    assert notifier.get_notifier("api", conf=conf).error(None, "api.fault", {"k": 1}) is True
+    assert notifier.flush(5, conf=conf)
+    assert [m["event_type"] for m in notifications.messages] == ["api.fault"]
+    assert notifier.stats(conf)["dropped"]["config_invalid"] == 0
 
 
 def test_host_precedence(tmp_path):

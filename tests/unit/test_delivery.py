@@ -216,6 +216,15 @@ def test_count_drop_by_reason(reason):
     assert sum(d.stats()["dropped"].values()) == 3
 
 
+def test_count_drop_with_an_error_sets_last_error():
+    d = Delivery(lambda item: None)
+    d.count_drop(delivery.CONFIG_INVALID, error="ConfigFileValueError: option x")
+    d.count_drop(delivery.QUEUE_FULL)  # without an error, last_error is kept
+    stats = d.stats()
+    assert stats["last_error"] == "ConfigFileValueError: option x"
+    assert (stats["dropped"]["config_invalid"], stats["dropped"]["queue_full"]) == (1, 1)
+
+
 def test_empty_stats_has_every_key():
     stats = delivery.empty_stats()
     assert set(stats) == {"queued", "delivered", "dropped", "pending", "last_error"}
