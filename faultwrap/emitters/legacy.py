@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from faultwrap import conf as fw_conf
 from faultwrap import notifier as fw_notifier
 from faultwrap import scrub
 from faultwrap.emitters.values import legacy_primitive
@@ -107,7 +108,8 @@ def strict_event_types() -> Iterator[None]:
 
 def check_event_type(event_type: Any) -> bool:
     """True if listed; otherwise warn once (or raise AssertionError when strict)."""
-    if event_type in LEGACY_EVENT_TYPES:
+    # isinstance first: an unhashable caller's value must not raise TypeError here.
+    if isinstance(event_type, str) and event_type in LEGACY_EVENT_TYPES:
         return True
     message = f"{event_type!r} is not a whitelisted legacy notification event type"
     if _strict:
@@ -121,8 +123,8 @@ def check_event_type(event_type: Any) -> bool:
 
 # -- disabled_notifications ----------------------------------------------------------
 
-#: One ``disabled_notifications`` entry: dotted names, optionally ending in ``.*``.
-DISABLED_ENTRY_PATTERN = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?$"
+#: One ``disabled_notifications`` entry (the option's own pattern).
+DISABLED_ENTRY_PATTERN = fw_conf.DISABLED_ENTRY_PATTERN
 _DISABLED_ENTRY_RE = re.compile(DISABLED_ENTRY_PATTERN)
 
 
@@ -144,10 +146,28 @@ def is_disabled(event_type: str, entries: Sequence[str]) -> bool:
 
 
 def _disabled_entries(notifier: Any) -> Sequence[str]:
+    """The notifier's ``disabled_notifications``; none when unreadable (a bad value).
+
+    With a bad value nothing is disabled here, so the notifier core, which knows the
+    configuration is unusable, drops and counts the notification instead.
+    """
     conf = getattr(getattr(notifier, "core", None), "conf", None)
     if conf is None:
         return ()
-    return conf.notifications.disabled_notifications or ()
+    try:
+        return conf.notifications.disabled_notifications or ()
+    except Exception:  # noqa: BLE001 - ConfigFileValueError; the core reports it
+        return ()
+
+
+def _count_build_failure(notifier: Any) -> None:
+    """Count a payload that could not be built, as the core counts its own."""
+    count = getattr(getattr(notifier, "core", None), "count_build_failure", None)
+    if callable(count):
+        try:
+            count()
+        except Exception:  # counting must not fail the caller either
+            LOG.debug("faultwrap: could not count a build failure", exc_info=True)
 
 
 # -- the funnel ------------------------------------------------------------------------
@@ -185,8 +205,9 @@ def emit(
     """Send one legacy notification; True if it was handed to delivery.
 
     In order: the whitelist check, ``disabled_notifications``, the notifier's own
-    switches (driver, format, level) and only then the payload is built. Nothing
-    raises to the caller, except the whitelist's AssertionError in strict mode.
+    switches (driver, format, level) and only then the payload is built; a payload
+    that cannot be built is logged and counted as ``build_failed``. Nothing raises
+    to the caller, except the whitelist's AssertionError in strict mode.
     """
     check_event_type(event_type)
     try:
@@ -195,7 +216,12 @@ def emit(
         is_enabled = getattr(notifier, "is_enabled", None)
         if is_enabled is not None and not is_enabled(priority):
             return False
-        payload = legacy_primitive(build())
+        try:
+            payload = legacy_primitive(build())
+        except Exception as exc:  # noqa: BLE001 - logged and counted below
+            log_failure(event_type, exc)
+            _count_build_failure(notifier)
+            return False
         if isinstance(notifier, fw_notifier.Notifier):
             return notifier.notify(ctxt, event_type, payload, priority)
         # Another notifier with oslo.messaging's methods (info, warn, error).

@@ -8,8 +8,14 @@ import pytest
 from oslo_config import cfg
 
 from faultwrap import notifier as fw_notifier
-from faultwrap.emitters import legacy
-from tests.legacy_support import conf_from_file
+from faultwrap.emitters import image, instance, legacy
+from tests.legacy_support import (
+    conf_from_file,
+    legacy_test_env,
+    make_image,
+    make_instance,
+    make_task,
+)
 
 
 class InstanceNotFound(Exception):
@@ -249,6 +255,8 @@ def test_emit_build_failure_is_logged_without_secrets(image_notifier, notificati
     build = Builder(exc=RuntimeError("db error: password=hunter2"))
     assert legacy.emit(image_notifier, None, "image.update", "info", build) is False
     assert notifications.messages == []
+    # Undelivered, so counted like the core's own build failures.
+    assert image_notifier.core.stats()["dropped"]["build_failed"] == 1
     [record] = [r for r in caplog.records if r.name == "faultwrap.emitters.legacy"]
     assert record.levelno == logging.ERROR
     text = record.getMessage()
@@ -292,8 +300,81 @@ def test_emit_survives_a_raising_notifier(caplog):
     assert legacy.emit(Broken(), None, "image.upload", "error", Builder()) is False
 
 
+@pytest.mark.parametrize("event_type", [["image.create"], {"a": 1}, 7])
+def test_unhashable_or_odd_event_type_never_raises_type_error(event_type, caplog):
+    assert legacy.check_event_type(event_type) is False
+    with legacy.strict_event_types(), pytest.raises(AssertionError, match="not a whitelisted"):
+        legacy.check_event_type(event_type)
+
+
 def test_emit_unlisted_type_raises_only_in_strict_mode(image_notifier, notifications):
     with legacy.strict_event_types(), pytest.raises(AssertionError):
         legacy.emit(image_notifier, None, "image.uplaod", "info", Builder())
     assert notifications.messages == []
     assert legacy.emit(image_notifier, None, "image.uplaod2", "info", Builder()) is True
+
+
+# -- a configuration the notifier core cannot use ----------------------------------------
+
+
+def _every_emitter(conf):
+    """One call of each public legacy emitter; each returns whether it sent."""
+    body = image.ImageSendIterator([b"ab"], None, make_image(size=2), conf=conf)
+    assert list(body) == [b"ab"]  # the download itself is untouched
+    body.close()
+    old = make_instance(vm_state="building")
+    return {
+        "send_update": instance.send_update(None, old, make_instance(), conf=conf),
+        "send_update_with_states": instance.send_update_with_states(
+            None, make_instance(), "building", "active", None, None, conf=conf),
+        "usage": instance.notify_about_instance_usage(
+            None, None, make_instance(), "create.end", conf=conf),
+        "exists": instance.notify_usage_exists(None, None, make_instance(), conf=conf),
+        "image": image.notify_image(None, "image.create", make_image(), conf=conf),
+        "image.delete": image.notify_image_delete(None, make_image(), conf=conf),
+        "image.send": image.notify_image_send(None, make_image(), 1, conf=conf),
+        "message": image.notify_message(None, "image.upload", "full", conf=conf),
+        "task": image.notify_task(None, "task.run", make_task(), conf=conf),
+    }
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "delivery_queue_size = lots",
+        "notification_format = json",
+        "instance_usage_audit_period = week",
+        "disabled_notifications = image create",
+        "notify_on_unchanged_state = maybe",
+    ],
+)
+def test_a_bad_config_value_never_fails_an_emitter(tmp_path, notifications, bad):
+    """get_core() refuses the file (ConfigFileValueError); no emitter lets it escape."""
+    conf = conf_from_file(
+        tmp_path,
+        "[oslo_messaging_notifications]\ndriver = test\ntransport_url = fake:/\n"
+        f"[notifications]\ndelivery_sync = true\nnotify_on_state_change = vm_state\n{bad}\n",
+    )
+    try:
+        with legacy_test_env():
+            sent = _every_emitter(conf)
+    finally:
+        fw_notifier.reset(conf)
+    assert sent == dict.fromkeys(sent, False)
+    assert notifications.messages == []
+
+
+def test_the_same_calls_send_with_a_good_config(tmp_path, notifications):
+    """The control for the test above: the same file without the bad line sends all."""
+    conf = conf_from_file(
+        tmp_path,
+        "[oslo_messaging_notifications]\ndriver = test\ntransport_url = fake:/\n"
+        "[notifications]\ndelivery_sync = true\nnotify_on_state_change = vm_state\n",
+    )
+    try:
+        with legacy_test_env():
+            sent = _every_emitter(conf)
+    finally:
+        fw_notifier.reset(conf)
+    assert sent == dict.fromkeys(sent, True)
+    assert len(notifications.messages) == len(sent) + 1  # + the iterator's image.send
