@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         help="oslo.config file(s) to read transport_url and control_exchange from "
-        "([oslo_messaging_notifications] transport_url, else [DEFAULT] transport_url)",
+        "([oslo_messaging_notifications] transport_url, else [DEFAULT] transport_url); "
+        "default: faultwrap.conf in ~/.faultwrap, ~, /etc/faultwrap or /etc, if any",
     )
     listen.add_argument(
         "--transport-url", help="e.g. rabbit://guest:guest@127.0.0.1:5672/ (overrides the file)"
@@ -127,7 +128,11 @@ def _cmd_listen(args: argparse.Namespace) -> int:
 
     conf = cfg.ConfigOpts()
     try:
-        conf([], project="faultwrap", default_config_files=args.config_file, default_config_dirs=[])
+        # Without --config-file: oslo's usual places for faultwrap.conf (~/.faultwrap/,
+        # ~/, /etc/faultwrap/, /etc/), so a host set up for faultwrap needs no flag.
+        files = args.config_file or cfg.find_config_files(project="faultwrap", prog="faultwrap")
+        conf([], project="faultwrap", prog="faultwrap", default_config_files=files,
+             default_config_dirs=[])
         notifier.register_oslo_notification_opts(conf)
         conf.oslo_messaging_notifications.transport_url  # noqa: B018 - fail now if invalid
     except cfg.Error as exc:

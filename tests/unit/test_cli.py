@@ -161,6 +161,30 @@ def test_listen_reads_the_transport_url_from_the_config_file(tmp_path, monkeypat
     assert seen["priorities"] is None
 
 
+def test_listen_without_config_file_reads_faultwrap_conf_from_the_usual_places(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".faultwrap").mkdir()
+    (tmp_path / ".faultwrap" / "faultwrap.conf").write_text(
+        "[oslo_messaging_notifications]\ntransport_url = fake:/from-home\n"
+    )
+    seen = {}
+
+    def fake_listen(conf, **kwargs):
+        seen["url"] = conf.oslo_messaging_notifications.transport_url
+        return 0
+
+    monkeypatch.setattr(cli, "listen", fake_listen)
+    assert cli.main(["listen"]) == 0
+    assert seen["url"] == "fake:/from-home"
+    # An explicit --config-file replaces the default file.
+    other = tmp_path / "other.conf"
+    other.write_text("[oslo_messaging_notifications]\ntransport_url = fake:/given\n")
+    assert cli.main(["listen", "--config-file", str(other)]) == 0
+    assert seen["url"] == "fake:/given"
+
+
 def test_listen_defaults_to_the_notifications_topic(monkeypatch):
     seen = {}
     monkeypatch.setattr(cli, "listen", lambda conf, **kw: seen.update(kw) or 0)
