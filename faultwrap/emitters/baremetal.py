@@ -94,7 +94,7 @@ def notify_power_state_change(
             return None
         from_power = base.read_source(before, "power_state") or None
     except Exception as exc:  # noqa: BLE001 - report_error raises (strict) or logs
-        base.report_error("baremetal.node.power_state_corrected.success", exc)
+        base.report_error("baremetal.node.power_state_corrected.success", exc, conf)
         return None
     if emit_power_state_corrected(context, after, from_power, conf, host):
         return "baremetal.node.power_state_corrected.success"

@@ -89,7 +89,7 @@ def emit(
         publisher = base.NotificationPublisher(binary=BINARY, host=host or core.host())
         event_type = base.EventType(object="api", action="fault")
     except Exception as exc:  # noqa: BLE001 - report_error raises (strict) or logs
-        base.report_error("api.fault", exc)
+        base.report_error("api.fault", exc, conf)
         return
     base.emit_notification(
         context,

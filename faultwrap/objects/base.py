@@ -58,12 +58,18 @@ class NotificationPayloadError(NotificationError):
     """``emit`` was given a payload that is not ready to be sent."""
 
 
-def report_error(event_type: str, exc: BaseException) -> None:
-    """Raise ``exc`` in strict mode; otherwise log it with the event type.
+def report_error(
+    event_type: str, exc: BaseException, conf: cfg.ConfigOpts | None = None
+) -> None:
+    """Count the lost notification; then raise ``exc`` in strict mode, else log it with
+    the event type.
 
-    Expected errors (bad schema, bad values) are a WARNING with the message only; any
-    other exception gets a traceback. Payload values are never logged.
+    Counted as ``build_failed`` in the notifier's stats (every notification not
+    delivered is counted), unless versioned output is off anyway. Expected errors (bad
+    schema, bad values) are a WARNING with the message only; any other exception gets
+    a traceback. Payload values are never logged.
     """
+    _count_build_failure(conf)
     if STRICT:
         raise exc
     expected = (NotificationError, ValueError, TypeError, ovo_exception.VersionedObjectsException)
@@ -73,6 +79,14 @@ def report_error(event_type: str, exc: BaseException) -> None:
         )
     else:
         LOG.error("faultwrap: %s notification not sent", event_type, exc_info=exc)
+
+
+def _count_build_failure(conf: cfg.ConfigOpts | None) -> None:
+    try:
+        if versioned_enabled(conf):
+            fw_notifier.get_core(conf).count_build_failure()
+    except Exception:  # counting must not turn one error into two
+        LOG.debug("faultwrap: could not count a versioned build failure", exc_info=True)
 
 
 def versioned_enabled(conf: cfg.ConfigOpts | None = None, level: str | None = None) -> bool:
@@ -175,7 +189,7 @@ def notify_lifecycle(
     try:
         action = lifecycle_action(before, after, watched)
     except Exception as exc:  # noqa: BLE001 - report_error raises (strict) or logs
-        report_error(f"{family}.update", exc)
+        report_error(f"{family}.update", exc, conf)
         return None
     if action is None:
         return None
@@ -443,7 +457,7 @@ class NotificationBase(NotificationObject):
         try:
             return self._emit(context, conf, event_type)
         except Exception as exc:  # noqa: BLE001 - report_error raises (strict) or logs
-            report_error(event_type, exc)
+            report_error(event_type, exc, conf)
             return False
 
     def _emit(self, context: Any, conf: cfg.ConfigOpts | None, event_type: str) -> bool:
@@ -518,7 +532,7 @@ def emit_notification(
             priority=level, event_type=event_type, publisher=publisher, payload=payload
         )
     except Exception as exc:  # noqa: BLE001 - report_error raises (strict) or logs
-        report_error(name, exc)
+        report_error(name, exc, conf)
         return False
     return notification.emit(context, conf=conf)
 

@@ -83,7 +83,8 @@ Errors
 
 A notification must never break the operation it reports (Ironic's rule).
 ``NotificationBase.emit``, ``emit_notification`` and every emitter log an error
-with the event type (never the payload) and return ``False`` instead of raising.
+with the event type (never the payload) and return ``False`` instead of raising;
+the lost notification is counted as ``build_failed`` in ``faultwrap.notifier.stats()``.
 ``populate_schema`` called directly raises ``NotificationSchemaError``, naming the
 payload field, like any constructor; ``emit_notification`` runs it under the guard.
 

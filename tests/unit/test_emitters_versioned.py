@@ -448,6 +448,7 @@ def test_a_source_that_fails_when_read_is_logged_never_raised(
     assert notifications.messages == []
     with base.strict(), pytest.raises(base.NotificationSchemaError, match=error):
         _emit_with_a_detached_source(vconf, kind)
+    assert notifier.stats(vconf)["dropped"]["build_failed"] == 2
 
 
 # -- format gating for every emitter ---------------------------------------------------------------

@@ -572,6 +572,18 @@ def test_emit_notification_errors(vconf, notifications, caplog, overrides, error
     assert logged in caplog.text
     assert "gadget.create" in caplog.text
     assert notifications.messages == []
+    # Every notification not delivered is counted: once in strict mode, once logged.
+    assert notifier.stats(vconf)["dropped"]["build_failed"] == 2
+
+
+def test_build_failures_are_not_counted_when_versioned_output_is_off(notifications):
+    conf = versioned_conf(notification_format="unversioned")
+    try:
+        with base.strict(), pytest.raises(base.NotificationPayloadError):
+            wrap(binary="g").emit(None, conf)  # no payload: refused before the switches
+        assert notifier.stats(conf)["dropped"]["build_failed"] == 0
+    finally:
+        notifier.reset(conf)
 
 
 @pytest.mark.parametrize(
