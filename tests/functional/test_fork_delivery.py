@@ -25,7 +25,7 @@ PER_CHILD = 25
 WAIT = 30.0
 
 
-def child_main(conf, index: int) -> int:
+def child_main(conf, index: int, parent_transport) -> int:
     """Runs in the child; the return value is its exit status (0 = all delivered)."""
     n = notifier.get_notifier("api", conf=conf)
     for i in range(PER_CHILD):
@@ -35,10 +35,13 @@ def child_main(conf, index: int) -> int:
     stats = notifier.stats(conf)
     if stats["delivered"] != PER_CHILD or any(stats["dropped"].values()):
         return 4
+    state = notifier.get_core(conf)._state
+    if state.pid != os.getpid() or state.transport is parent_transport:
+        return 5  # delivered, but through the parent's (inherited) transport
     return 0
 
 
-def fork_child(conf, index: int) -> int:
+def fork_child(conf, index: int, parent_transport) -> int:
     with warnings.catch_warnings():
         # Python 3.12+ warns that forking a multi-threaded process may deadlock the
         # child; forking servers do exactly that, and it is what this test is about.
@@ -47,7 +50,7 @@ def fork_child(conf, index: int) -> int:
     if pid == 0:  # child: never return into pytest
         status = 1
         try:
-            status = child_main(conf, index)
+            status = child_main(conf, index, parent_transport)
         finally:
             os._exit(status)
     return pid
@@ -82,10 +85,14 @@ def test_forked_children_deliver_with_their_own_transport(broker_conf, topic, qu
     conf = broker_conf
     n = notifier.get_notifier("api", conf=conf)
     assert n.error(None, "fork.parent", {"when": "before"})
-    assert notifier.flush(10, conf=conf)  # the parent's connection is now open
+    assert notifier.flush(10, conf=conf)
+    assert notifier.stats(conf)["delivered"] == 1
     parent_transport = notifier.get_core(conf)._state.transport
+    # The connection that delivered it is open, back in oslo.messaging's pool: the
+    # children inherit its socket.
+    assert len(parent_transport._driver._connection_pool._items) == 1
 
-    pids = [fork_child(conf, index) for index in range(CHILDREN)]
+    pids = [fork_child(conf, index, parent_transport) for index in range(CHILDREN)]
     statuses = wait_all(pids, WAIT)
     assert all(status == 0 for status in statuses.values()), statuses
 
