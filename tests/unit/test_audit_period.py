@@ -7,6 +7,7 @@ import datetime
 import pytest
 from oslo_config import cfg
 
+from faultwrap import conf as fw_conf
 from faultwrap.emitters.audit_period import (
     audit_period_bounds,
     last_completed_audit_period,
@@ -132,11 +133,14 @@ def test_bad_override_is_refused_naming_nothing_else(conf):
         conf.set_override("instance_usage_audit_period", "week", group="notifications")
 
 
-@pytest.mark.parametrize("value", ["week", "month@31", "day@24"])
+@pytest.mark.parametrize("value", ["week", "month@31", "day@24", "hour@60", "year@13", "month@"])
 def test_bad_config_file_value_fails_naming_the_option(tmp_path, value):
     conf = conf_from_file(tmp_path, f"[notifications]\ninstance_usage_audit_period = {value}\n")
     with pytest.raises(cfg.ConfigFileValueError, match="instance_usage_audit_period"):
         assert conf.notifications.instance_usage_audit_period is None
+    # The load-time check (what the notifier core runs when it is set up) names it too.
+    with pytest.raises(cfg.ConfigFileValueError, match="instance_usage_audit_period"):
+        fw_conf.validate(conf)
 
 
 def test_historical_default_group_is_honoured(tmp_path):

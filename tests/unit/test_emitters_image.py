@@ -10,6 +10,7 @@ from oslo_context import context as oslo_context
 
 from faultwrap import notifier as fw_notifier
 from faultwrap.emitters import image as emitters
+from faultwrap.emitters import legacy
 from tests.legacy_support import (
     IMAGE_UUID,
     PROJECT_ID,
@@ -164,6 +165,16 @@ def test_notify_image_refuses_other_known_events(conf, notifications, event_type
     assert emitters.notify_image(None, event_type, make_image(), conf=conf) is False
     assert notifications.messages == []
     assert "cannot be sent by this function" in caplog.text
+
+
+@pytest.mark.parametrize("event_type", [["image.create"], {"image.create": 1}, None])
+def test_odd_event_types_are_refused_without_raising(conf, notifications, monkeypatch,
+                                                     event_type):
+    monkeypatch.setattr(legacy, "_strict", False)  # production mode: log, never raise
+    assert emitters.notify_image(None, event_type, make_image(), conf=conf) is False
+    assert emitters.notify_message(None, event_type, "x", conf=conf) is False
+    assert emitters.notify_task(None, event_type, make_task(), conf=conf) is False
+    assert notifications.messages == []
 
 
 def test_notify_image_typo_fails_in_tests(conf, notifications):
