@@ -13,7 +13,8 @@ Rules (documented for operators in docs/middleware.rst):
   (adminPass) or ``_sig`` (temp_url_sig); or is ``key``, ``sig``, ``auth``, ``pwd``, ``session``; or is one of
   oslo.utils' own sensitive keys.
 * In text, ``key=value``, ``key: value``, ``"key": "value"`` and ``'key': 'value'`` pairs
-  with a secret key get the value replaced by ``***``; header lines ``X-*-Token:``,
+  with a secret key get the value replaced by ``***``; a value that is a structure
+  (``{...}``, ``[...]``, ``(...)``) is replaced whole, nested keys and all; header lines ``X-*-Token:``,
   ``Authorization:``, ``Proxy-Authorization:``, ``Cookie:``, ``Set-Cookie:`` and
   ``X-Api-Key:`` lose their whole value; ``scheme://user:password@`` loses the password;
   then ``oslo_utils.strutils.mask_password`` runs as a safety net (it also covers the
@@ -142,6 +143,14 @@ def _mask_pairs(text: str, net: bool = False) -> str:
         search_from = key.end()
         if not is_secret_key(key.group("key")):
             continue  # the value is scanned on: "url=http://h/?token=x" hides a pair
+        if text[key.end() : key.end() + 1] in _OPENERS:
+            # A structure ({"token": {"id": ...}}): its inner keys may be harmless
+            # names holding the secret, so the whole of it goes.
+            gap = text[pos : key.start()]
+            out.append(strutils.mask_password(gap, secret=MASK) if net else gap)
+            out.append(f"{key.group(0)}{MASK}")
+            pos = search_from = _structure_end(text, key.end())
+            continue
         value = _VALUE_RE.match(text, key.end())
         if value is None:
             continue
@@ -154,6 +163,34 @@ def _mask_pairs(text: str, net: bool = False) -> str:
     tail = text[pos:]
     out.append(strutils.mask_password(tail, secret=MASK) if net else tail)
     return "".join(out)
+
+
+_OPENERS = {"{": "}", "[": "]", "(": ")"}
+
+
+def _structure_end(text: str, start: int) -> int:
+    """Index after the bracket that closes the one at ``start`` (quotes respected, one
+    pass); the end of the text if it never closes, so a cut structure is masked whole."""
+    expected: list[str] = []
+    quote = ""
+    i, end = start, len(text)
+    while i < end:
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in _OPENERS:
+            expected.append(_OPENERS[ch])
+        elif ch == expected[-1]:
+            expected.pop()
+            if not expected:
+                return i + 1
+        i += 1
+    return end
 
 
 def truncate(text: str, limit: int | None) -> str:

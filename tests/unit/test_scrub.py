@@ -33,6 +33,16 @@ from faultwrap import scrub
         ("GET http://h:80/v2?token=abc&limit=1", "GET http://h:80/v2?token=***&limit=1"),
         ("next=http://h/?password=abc&x=1", "next=http://h/?password=***&x=1"),
         ('cut "secret": "abc def\nnext line', 'cut "secret": "***\nnext line'),
+        # A structure under a secret key goes whole: its inner names look harmless.
+        ('keystone: {"token": {"id": "gAAAA", "expires": "x"}, "user": "bob"}',
+         'keystone: {"token": ***, "user": "bob"}'),
+        ("{'credentials': {'access': 'AK', 'blob': 'xyz'}}", "{'credentials': ***}"),
+        ('auth={"passwordCredentials": {"username": "u", "pw": "hunter2"}} x=1',
+         "auth=*** x=1"),
+        ('secret: ["a", "b"] then ok=1', "secret: *** then ok=1"),
+        ("secret=(1, 2) x=1", "secret=*** x=1"),
+        ('token: {"id": "a}b\\"}", "x": [1, {"y": "z"}]} tail', "token: *** tail"),
+        ('token: {"id": "cut off by a limit', "token: ***"),
     ],
 )
 def test_mask_text(text, expected):
@@ -73,7 +83,8 @@ def test_secret_straddling_the_cut_is_masked_before_cutting():
 
 @pytest.mark.parametrize("evil", [
     "a" * 200_000, "a." * 100_000, "a=b " * 50_000, '"' * 200_000, "x:" * 100_000,
-    "a=b=c=d" * 30_000, "token=\"" * 30_000,
+    "a=b=c=d" * 30_000, "token=\"" * 30_000, "token={" * 30_000, "token=" + "[" * 200_000,
+    "{token=" * 30_000, "token:{'" * 30_000,
 ])
 def test_no_catastrophic_backtracking(evil):
     start = time.perf_counter()
