@@ -102,7 +102,10 @@ def to_naive_utc(value: Any) -> datetime.datetime | None:
     else:
         return None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        except (OverflowError, ValueError):  # e.g. year 1 east of UTC: no UTC time
+            return None
     return moment
 
 

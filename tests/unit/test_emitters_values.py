@@ -97,7 +97,11 @@ def test_legacy_timestamp_format(value, expected):
     assert datetime.datetime.strptime(expected, LEGACY_TIME_FORMAT)
 
 
-@pytest.mark.parametrize("value", [None, "", "  ", "yesterday", 1700000000, b"2012-10-29", object()])
+@pytest.mark.parametrize("value", [
+    None, "", "  ", "yesterday", 1700000000, b"2012-10-29", object(),
+    # Before year 1 once converted to UTC: no time rather than an OverflowError.
+    datetime.datetime(1, 1, 1, tzinfo=datetime.timezone(datetime.timedelta(hours=2))),
+])
 def test_legacy_timestamp_null_for_non_times(value):
     assert legacy_timestamp(value) is None
     assert legacy_timestamp(value, "") == ""
