@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -21,6 +22,10 @@ from faultwrap import demo, middleware, notifier
 
 REPO = Path(__file__).resolve().parents[2]
 GENERIC_500 = "The server has either erred or is incapable of performing the requested operation."
+# The documented recipe (class, then "file:function" of each frame below FaultWrapper):
+# the same on every host and in every process, so README can show it.
+UNSAFE_FINGERPRINT = hashlib.sha1(b"RuntimeError\ndemo.py:__call__",
+                                  usedforsecurity=False).hexdigest()
 
 
 def test_both_paste_ini_copies_are_identical():
@@ -62,6 +67,7 @@ def test_unsafe_error(demo_app, notifications):
         "connection to mysql://widgets:***@db/widgets failed: password=*** rejected"
     )
     assert payload["exception_class"] == "RuntimeError"
+    assert payload["fingerprint"] == UNSAFE_FINGERPRINT
 
 
 def test_safe_conflict(demo_app, notifications):
