@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import copy
 import datetime
+import json
 import logging
 import types
 
+import jsonschema
 import pytest
+import webtest
 
 from faultwrap import notifier
 from faultwrap.emitters import baremetal, compute_node, service
+from faultwrap.middleware import FaultWrapper
 from faultwrap.objects import api_fault, base
 from faultwrap.objects import compute_node as compute_node_objects
 from faultwrap.objects import service as service_objects
 from tests.unit.test_objects_base import Spy, versioned_conf
-from tests.unit.test_objects_samples import COMPUTE_NODE, FAULT, NODE, SERVICE
+from tests.unit.test_objects_samples import COMPUTE_NODE, FAULT, NODE, SCHEMAS_DIR, SERVICE
 
 
 def _conf(**notifications):
@@ -477,3 +481,58 @@ def test_disabled_emitters_read_nothing(notifications, strict, overrides):
     for spy in (before, after, node_before, node_after, bm_before, bm_after):
         assert spy.reads == []
     assert notifications.messages == []
+
+
+# -- versioned api.fault from FaultWrapper, whatever the exception --------------------------
+
+
+class StrRaises(Exception):
+    code = 409
+    safe = True
+
+    def __str__(self):
+        raise RuntimeError("no str")
+
+
+class StrNotStr(Exception):
+    def __str__(self):
+        return 42  # noqa: PLE0307 - the broken object under test
+
+
+class CodeRaises(Exception):
+    @property
+    def code(self):
+        raise RuntimeError("no code")
+
+
+class NoModule(Exception):
+    pass
+
+
+NoModule.__module__ = None
+
+
+@pytest.mark.parametrize(
+    ("exc", "status"),
+    [
+        (StrRaises(), 409),
+        (StrNotStr(), 500),
+        (CodeRaises("c"), 500),
+        (NoModule("x"), 500),
+        (ValueError(b"\xff\xfe password=hunter2"), 500),
+    ],
+)
+def test_faultwrapper_sends_a_valid_versioned_api_fault_for_any_exception(
+    vconf, notifications, exc, status
+):
+    def app(environ, start_response):
+        raise exc
+
+    vconf.set_override("notification_format", "versioned", group="notifications")
+    with base.strict():
+        webtest.TestApp(FaultWrapper(app, conf=vconf)).get("/v1/x?password=hunter2", status=status)
+    (message,) = notifications.of_type("api.fault")
+    assert message["priority"] == "ERROR" and data(message)["status"] == status
+    assert "hunter2" not in json.dumps(message)
+    schema = json.loads((SCHEMAS_DIR / "ApiFaultPayload.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(message["payload"])
