@@ -53,9 +53,10 @@ TRACEBACK_LIMIT = 65536
 #: Environ flag: a FaultWrapper already reported this request's fault.
 REPORTED_KEY = "faultwrap.reported"
 
-#: Errors that mean the client went away: not faults.
-DISCONNECT_ERRORS = (BrokenPipeError,)
-_WRITE_DISCONNECT_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+#: Errors from the server's ``write()`` that mean the client went away: not faults.
+#: Raised by the app itself (a pipe to a subprocess, a socket to a backend), the same
+#: errors are faults like any other: the client is still there and gets a JSON fault.
+DISCONNECT_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 
 # Fallback when building the fault itself fails (a bug in faultwrap): still valid JSON.
 _LAST_RESORT_BODY = b'{"computeFault": {"code": 500, "message": "Internal Server Error"}}'
@@ -338,7 +339,7 @@ class _Call:
             self.sent = True
         try:
             return self.server_write(data)  # type: ignore[misc]
-        except _WRITE_DISCONNECT_ERRORS:
+        except DISCONNECT_ERRORS:
             self.client_gone = True
             raise
 
@@ -371,7 +372,9 @@ class _Call:
             LOG.exception("faultwrap: the app's close() failed after a fault")
 
     def is_disconnect(self, exc: BaseException) -> bool:
-        return self.client_gone or isinstance(exc, DISCONNECT_ERRORS)
+        """Did the client go away? Only the server's ``write()`` can tell (the app may
+        have wrapped its error, hence a flag rather than the exception's type)."""
+        return self.client_gone
 
     def finished(self) -> None:
         """The response ended without an exception: notify if an inner layer built an

@@ -509,9 +509,25 @@ def test_broken_pipe_on_write_is_not_a_fault(fault_conf, notifications):
     with pytest.raises(RuntimeError):
         validated_call(FaultWrapper(app, conf=fault_conf),
                        server_start_response=lambda s, h, e=None: server_write)
-    with pytest.raises(BrokenPipeError):
-        make(raising(BrokenPipeError()), fault_conf).get("/")
     assert notifications.messages == []
+
+
+@pytest.mark.parametrize("exc", [BrokenPipeError(32, "Broken pipe"), ConnectionResetError()])
+def test_broken_pipe_raised_by_the_app_itself_is_a_fault(fault_conf, notifications, exc):
+    # e.g. a pipe to a subprocess: the client is still there and must get an answer.
+    res = make(raising(exc), fault_conf).get("/", status=500)
+    assert res.json == {"computeFault": {"code": 500, "message": GENERIC_500}}
+    assert only_fault(notifications)["payload"]["exception_class"] == type(exc).__name__
+
+    def stream(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        yield b"a"
+        raise exc
+
+    notifications.reset()
+    raw, _errors = run_server(FaultWrapper(validator(stream), conf=fault_conf))
+    assert raw.endswith(b"a") and raw.count(b"HTTP/1.0") == 1  # cut, not a second response
+    assert only_fault(notifications)["payload"]["status"] == 500
 
 
 # -- error responses built by inner layers ---------------------------------------------
