@@ -35,6 +35,7 @@ from faultwrap.emitters.values import (
     field,
     first_field,
     legacy_timestamp,
+    mask_secrets,
     utcnow,
 )
 
@@ -53,20 +54,6 @@ TASK_EVENTS = ("task.run", "task.processing", "task.success", "task.failure")
 
 #: Priorities of the text-message form, as oslo.messaging names them.
 MESSAGE_PRIORITIES = {"warn": "warn", "warning": "warn", "error": "error"}
-
-
-def mask_secrets(value: Any) -> Any:
-    """``value`` with secret-named keys masked and every string scrubbed, at any depth."""
-    if isinstance(value, Mapping):
-        return {
-            key: scrub.MASK if scrub.is_secret_key(key) else mask_secrets(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        return [mask_secrets(item) for item in value]
-    if isinstance(value, str):
-        return scrub.mask_text(value)
-    return value
 
 
 def _tags(value: Any) -> list[str]:

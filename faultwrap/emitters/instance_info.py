@@ -30,6 +30,7 @@ from faultwrap.emitters.values import (
     field,
     first_field,
     legacy_timestamp,
+    mask_secrets,
 )
 
 #: Every key :func:`info_from_instance` returns (``fixed_ips`` only with network info).
@@ -60,12 +61,12 @@ def _text_or_empty(value: Any) -> str:
 
 
 def image_meta(system_metadata: Any) -> dict[str, Any]:
-    """The ``image_*`` keys of an instance's system metadata, prefix stripped."""
-    return {
+    """The ``image_*`` keys of an instance's system metadata, prefix stripped, masked."""
+    return mask_secrets({
         key[len("image_"):]: value
         for key, value in as_mapping(system_metadata).items()
         if isinstance(key, str) and key.startswith("image_")
-    }
+    })
 
 
 def _ip_version(address: Any) -> int | None:
@@ -203,7 +204,8 @@ def info_from_instance(
         "access_ip_v4": field(instance, "access_ip_v4"),
         "access_ip_v6": field(instance, "access_ip_v6"),
         "image_meta": image_meta(field(instance, "system_metadata")),
-        "metadata": as_mapping(field(instance, "metadata")),
+        # Masked like image properties: users put credentials in metadata too.
+        "metadata": mask_secrets(as_mapping(field(instance, "metadata"))),
     }
     if network_info is not None:
         info["fixed_ips"] = fixed_ips(network_info)

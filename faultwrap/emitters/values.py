@@ -15,6 +15,8 @@ from typing import Any
 
 from oslo_utils import timeutils
 
+from faultwrap import scrub
+
 LOG = logging.getLogger(__name__)
 
 
@@ -134,4 +136,22 @@ def legacy_primitive(value: Any) -> Any:
         return {key: legacy_primitive(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [legacy_primitive(item) for item in value]
+    return value
+
+
+def mask_secrets(value: Any) -> Any:
+    """``value`` with secret-named keys masked and every string scrubbed, at any depth.
+
+    For the caller's free-form dicts that go into payloads (image properties, task
+    input and result, instance metadata), which may hold credentials.
+    """
+    if isinstance(value, Mapping):
+        return {
+            key: scrub.MASK if scrub.is_secret_key(key) else mask_secrets(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [mask_secrets(item) for item in value]
+    if isinstance(value, str):
+        return scrub.mask_text(value)
     return value

@@ -136,6 +136,16 @@ def test_info_from_instance_weird_values():
     assert info["image_ref_url"] == "https://glance:***@image.example.com/images/1?token=***"
 
 
+def test_info_from_instance_masks_secrets_in_metadata():
+    info = info_from_instance(make_instance(
+        metadata={"role": "web", "admin_password": "hunter2", "note": "db password=hunter2"},
+        system_metadata={"image_os_distro": "cirros", "image_secret_token": "abc"},
+    ))  # fmt: skip
+    assert info["metadata"] == {"role": "web", "admin_password": "***",
+                                "note": "db password=***"}
+    assert info["image_meta"] == {"os_distro": "cirros", "secret_token": "***"}
+
+
 def test_info_from_instance_overrides_and_fixed_ips():
     info = info_from_instance(make_instance(), network_info(), image_name="cirros", state="x")
     assert info["image_name"] == "cirros" and info["state"] == "x"
