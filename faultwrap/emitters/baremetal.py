@@ -87,7 +87,7 @@ def notify_power_state_change(
 
     Returns the event type handed to delivery, or None when nothing was sent.
     """
-    if before is None or after is None or not base.versioned_enabled(conf, NotificationLevel.INFO):
+    if before is None or after is None or not base.should_build(conf, NotificationLevel.INFO):
         return None
     try:
         if not base.changed_fields(before, after, ("power_state",)):

@@ -33,7 +33,7 @@ def emit(
     ``delete`` carries ComputeNodeDeletePayload (id and uuid only), as the spec says.
     ``host`` (else ``[notifications] host``) is used only when the node has none.
     """
-    if not base.versioned_enabled(conf, LEVEL):
+    if not base.should_build(conf, LEVEL):
         return False
     cls = (
         compute_node.ComputeNodeDeleteNotification

@@ -28,7 +28,7 @@ def emit(
 
     ``host`` (else ``[notifications] host``) is used only when the service has none.
     """
-    if not base.versioned_enabled(conf, LEVEL):
+    if not base.should_build(conf, LEVEL):
         return False
     publisher = {
         "binary": base.peek_source(svc, "binary") or None,

@@ -84,7 +84,7 @@ def emit(
     """
     try:
         core = fw_notifier.get_core(conf)
-        if not base.versioned_enabled(conf, fields.NotificationLevel.ERROR):
+        if not base.should_build(conf, fields.NotificationLevel.ERROR):
             return
         publisher = base.NotificationPublisher(binary=BINARY, host=host or core.host())
         event_type = base.EventType(object="api", action="fault")

@@ -92,13 +92,30 @@ def _count_build_failure(conf: cfg.ConfigOpts | None) -> None:
 def versioned_enabled(conf: cfg.ConfigOpts | None = None, level: str | None = None) -> bool:
     """Would a versioned notification (of ``level``, if given) be sent at all?
 
-    False for the ``[]``/``noop`` drivers, for ``notification_format = unversioned`` and
-    for levels under ``notification_level``. Cheap: read it before building anything.
+    False for the ``[]``/``noop`` drivers, for ``notification_format = unversioned``,
+    for levels under ``notification_level`` and for a configuration with a bad value
+    (see ``faultwrap.notifier.init``). Cheap and without side effects.
     """
     core = fw_notifier.get_core(conf)
+    if core.config_error is not None:
+        return False
     if not (core.drivers_enabled() and core.format_enabled(True)):
         return False
     return level is None or core.level_enabled(level)
+
+
+def should_build(conf: cfg.ConfigOpts | None = None, level: str | None = None) -> bool:
+    """``versioned_enabled`` for the paths about to build a notification.
+
+    A configuration with a bad value turns every notification into a drop: it is
+    counted here (``config_invalid``), before any source is read. Each emit path
+    asks once, at its first step, so each lost notification is counted once.
+    """
+    core = fw_notifier.get_core(conf)
+    if core.config_error is not None:
+        core.count_config_drop()
+        return False
+    return versioned_enabled(conf, level)
 
 
 # -- sources ---------------------------------------------------------------------------
@@ -184,7 +201,7 @@ def notify_lifecycle(
     delete. Nothing is read when versioned output (at ``level``) is off. Returns the
     event type handed to delivery, or None.
     """
-    if not versioned_enabled(conf, level):
+    if not should_build(conf, level):
         return None
     try:
         action = lifecycle_action(before, after, watched)
@@ -465,9 +482,9 @@ class NotificationBase(NotificationObject):
             if name not in self.fields or not self.obj_attr_is_set(name):
                 raise NotificationPayloadError(f"{type(self).__name__}.{name} is not set")
         publisher_id = self.publisher.publisher_id(self.PUBLISHER_FORM)
-        notifier = fw_notifier.get_versioned_notifier(publisher_id, conf=conf)
-        if not notifier.is_enabled(self.priority):
+        if not should_build(conf, self.priority):
             return False
+        notifier = fw_notifier.get_versioned_notifier(publisher_id, conf=conf)
         payload = self.payload
         if not payload.populated:
             raise NotificationPayloadError(
@@ -518,7 +535,7 @@ def emit_notification(
     """
     name = _event_type_name(notification_cls, event_type)
     try:
-        if not versioned_enabled(conf, level):
+        if not should_build(conf, level):
             return False
         if isinstance(event_type, Mapping):
             event_type = EventType(**event_type)

@@ -74,6 +74,9 @@ Routing and switches
 * ``[notifications] notification_level`` is a threshold on the levels
   ``debug < info < warning < error < critical``: lower levels are neither built
   nor sent. Unset means no threshold.
+* A configuration with a bad value met after start-up (``faultwrap.notifier.init``
+  raises at start-up) sends nothing and builds nothing: each lost notification is
+  counted as ``config_invalid`` before any source is read.
 * ``api.fault`` is sent by FaultWrapper when ``notify_api_faults`` is on (its filter
   option or ``[notifications] notify_api_faults``); ``api_fault.emit`` itself leaves
   that switch to its caller.

@@ -11,6 +11,7 @@ import types
 import jsonschema
 import pytest
 import webtest
+from oslo_config import cfg
 
 from faultwrap import notifier
 from faultwrap.emitters import baremetal, compute_node, service
@@ -536,3 +537,49 @@ def test_faultwrapper_sends_a_valid_versioned_api_fault_for_any_exception(
     assert "hunter2" not in json.dumps(message)
     schema = json.loads((SCHEMAS_DIR / "ApiFaultPayload.json").read_text())
     jsonschema.Draft202012Validator(schema).validate(message["payload"])
+
+
+# -- a configuration with a bad value: nothing built, each loss counted once ----------------
+
+
+@pytest.fixture
+def bad_conf(tmp_path):
+    path = tmp_path / "faultwrap.conf"
+    path.write_text(
+        "[oslo_messaging_notifications]\ndriver = test\ntransport_url = fake:/\n"
+        "[notifications]\ndelivery_sync = true\nnotification_level = loud\n"
+    )
+    conf = cfg.ConfigOpts()
+    conf(["--config-file", str(path)], project="faultwrap-tests", default_config_dirs=[])
+    yield conf
+    notifier.reset(conf)
+
+
+def test_bad_configuration_builds_nothing_and_counts_each_notification_once(
+    bad_conf, notifications, strict
+):
+    spies = {name: Spy(**values) for name, values in
+             {"service": SERVICE, "node": COMPUTE_NODE, "bm": NODE, "fault": FAULT}.items()}
+    payload = service_objects.ServiceStatusPayload()
+    calls = [
+        lambda: service.notify_change(None, None, spies["service"], conf=bad_conf),
+        lambda: compute_node.notify_change(None, spies["node"], dict(COMPUTE_NODE), conf=bad_conf),
+        lambda: baremetal.notify_power_state_change(None, spies["bm"], NODE, conf=bad_conf),
+        lambda: baremetal.emit_power_set(None, spies["bm"], "start", "power on", conf=bad_conf),
+        lambda: api_fault.emit(None, spies["fault"], conf=bad_conf),
+        lambda: payload.populate_schema(conf=bad_conf, service=spies["service"]),
+        lambda: service_objects.ServiceStatusNotification(
+            priority="info",
+            event_type=base.EventType(object="service", action="create"),
+            publisher=base.NotificationPublisher(binary="nova-compute", host="h"),
+            payload=payload,
+        ).emit(None, bad_conf),
+    ]
+    # populate_schema alone sends nothing, so it counts nothing; the emit after it does.
+    expected_counts = [1, 2, 3, 4, 5, 5, 6]
+    for i, (call, expected) in enumerate(zip(calls, expected_counts, strict=True)):
+        assert not call(), i
+        assert notifier.stats(bad_conf)["dropped"]["config_invalid"] == expected, i
+    assert all(spy.reads == [] for spy in spies.values())
+    assert notifications.messages == []
+    assert base.versioned_enabled(bad_conf) is False
