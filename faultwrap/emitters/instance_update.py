@@ -19,7 +19,6 @@ from typing import Any
 
 from oslo_config import cfg
 
-from faultwrap import conf as fw_conf
 from faultwrap import notifier as fw_notifier
 from faultwrap.emitters import legacy
 from faultwrap.emitters.audit_period import audit_period_bounds
@@ -30,12 +29,6 @@ EVENT_TYPE = "compute.instance.update"
 
 VM_STATE = "vm_state"
 VM_AND_TASK_STATE = "vm_and_task_state"
-
-
-def _conf(conf: cfg.ConfigOpts | None) -> cfg.ConfigOpts:
-    conf = cfg.CONF if conf is None else conf
-    fw_conf.register_opts(conf)
-    return conf
 
 
 def _is_transition(mode: str, old_vm: Any, new_vm: Any, old_task: Any, new_task: Any) -> bool:
@@ -60,7 +53,7 @@ def send_update(
     a notification was handed to delivery.
     """
     try:
-        conf = _conf(conf)
+        conf = legacy.legacy_conf(conf)
         mode = conf.notifications.notify_on_state_change
         if not mode:
             return False
@@ -105,7 +98,7 @@ def send_update_with_states(
     "None(None) => building".
     """
     try:
-        conf = _conf(conf)
+        conf = legacy.legacy_conf(conf)
         mode = conf.notifications.notify_on_state_change
         if not mode:
             return False

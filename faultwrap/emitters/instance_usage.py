@@ -11,7 +11,6 @@ from typing import Any
 
 from oslo_config import cfg
 
-from faultwrap import conf as fw_conf
 from faultwrap import notifier as fw_notifier
 from faultwrap import scrub
 from faultwrap.emitters import legacy
@@ -131,8 +130,7 @@ def notify_usage_exists(
     try:
         if conf is None and notifier is not None:
             conf = getattr(getattr(notifier, "core", None), "conf", None)
-        conf = cfg.CONF if conf is None else conf
-        fw_conf.register_opts(conf)
+        conf = legacy.legacy_conf(conf)
         begin, end = audit_period_bounds(current_period=current_period, conf=conf)
     except Exception as exc:  # noqa: BLE001 - never fails the audit task
         legacy.log_failure("compute.instance.exists", exc)

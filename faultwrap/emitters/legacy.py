@@ -15,6 +15,8 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from oslo_config import cfg
+
 from faultwrap import conf as fw_conf
 from faultwrap import notifier as fw_notifier
 from faultwrap import scrub
@@ -119,6 +121,22 @@ def check_event_type(event_type: Any) -> bool:
         _warned.add(key)
         LOG.warning("faultwrap: %s; consumers matching exact names will miss it", message)
     return False
+
+
+def legacy_conf(conf: Any = None) -> Any:
+    """``conf`` (default ``cfg.CONF``) with faultwrap's options registered.
+
+    Registering costs ~80 us even when already done, too much for a call made on every
+    instance save; a membership test (no option value read) skips it after the first.
+    """
+    conf = cfg.CONF if conf is None else conf
+    if not ("notifications" in conf and _LAST_LEGACY_OPT in conf.notifications):
+        fw_conf.register_opts(conf)
+    return conf
+
+
+#: Registered together with every other faultwrap option (``fw_conf.register_opts``).
+_LAST_LEGACY_OPT = fw_conf.legacy_emitter_opts[-1].dest
 
 
 # -- disabled_notifications ----------------------------------------------------------

@@ -6,7 +6,9 @@ import datetime
 import logging
 
 import pytest
+from oslo_config import cfg
 
+from faultwrap import conf as fw_conf
 from faultwrap import notifier as fw_notifier
 from faultwrap.emitters import instance as emitters
 from faultwrap.emitters import instance_update
@@ -198,6 +200,20 @@ def test_off_sends_nothing_and_builds_nothing(conf, notifications, monkeypatch):
     assert emitters.send_update_with_states(
         None, new, "building", "active", None, None, conf=conf) is False
     assert notifications.messages == []
+
+
+def test_off_registers_options_once_then_only_reads_one(conf, notifications, monkeypatch):
+    """Called on every save: after the first call, no option registration (~80 us)."""
+    calls = []
+    real = fw_conf.register_opts
+    monkeypatch.setattr(fw_conf, "register_opts", lambda c: calls.append(c) or real(c))
+    fresh = cfg.ConfigOpts()
+    instance = make_instance()
+    for _ in range(3):
+        assert emitters.send_update(None, instance, instance, conf=fresh) is False
+        assert emitters.send_update(None, instance, instance, conf=conf) is False
+    assert calls == [fresh]
+    assert fresh.notifications.notify_on_state_change is None
 
 
 def test_vm_state_change_is_a_transition(vm_state, notifications):
