@@ -97,8 +97,10 @@ def notify_about_instance_usage(
     priority = "error" if suffix.endswith("error") else "info"
 
     def build() -> dict[str, Any]:
-        extra = dict(extra_usage_info) if isinstance(extra_usage_info, Mapping) else {}
-        payload = info_from_instance(instance, network_info, **extra)
+        payload = info_from_instance(instance, network_info)
+        if isinstance(extra_usage_info, Mapping):
+            # update(), not **: a non-string key must not cost the whole notification.
+            payload.update(extra_usage_info)
         if fault is not None:
             payload.update(fault_payload(fault))
         return payload

@@ -500,6 +500,12 @@ def test_usage_weird_extra_and_instance(compute_notifier, notifications):
     assert emitters.notify_about_instance_usage(
         compute_notifier, None, None, "delete.end", extra_usage_info=["not", "a", "dict"])
     assert notifications.messages[0]["payload"]["instance_id"] is None
+    notifications.reset()
+    assert emitters.notify_about_instance_usage(
+        compute_notifier, None, make_instance(), "delete.end",
+        extra_usage_info={3: "three", "message": "ok"}) is True
+    payload = notifications.messages[0]["payload"]
+    assert (payload["3"], payload["message"]) == ("three", "ok")
 
 
 def test_usage_disabled_group(conf, compute_notifier, notifications):
