@@ -14,15 +14,18 @@ import json
 
 import pytest
 
-from faultwrap.emitters import legacy
+from faultwrap import notifier as fw_notifier
+from faultwrap.emitters import instance, legacy
 from tests.legacy_support import (
     ENVELOPE_KEYS,
+    HOST,
     LEGACY_TIME_RE,
     SAMPLES,
     SCENARIOS,
     UUID_RE,
     legacy_test_env,
     load_sample,
+    make_instance,
     mismatch,
 )
 
@@ -48,6 +51,26 @@ def test_sample_matches_emitted_notification(name, conf, notifications):
     assert UUID_RE.match(message["message_id"])
     actual = {key: message[key] for key in ENVELOPE_KEYS}
     problem = mismatch(sample, actual)
+    assert problem is None, problem
+
+
+#: Every compute.instance.<suffix> sent by notify_about_instance_usage without extras.
+PLAIN_USAGE_EVENTS = sorted(
+    legacy.COMPUTE_INSTANCE_EVENT_TYPES
+    - {"compute.instance.update", "compute.instance.exists"}
+)
+
+
+@pytest.mark.parametrize("event_type", PLAIN_USAGE_EVENTS)
+def test_every_usage_event_matches_the_plain_usage_sample(event_type, conf, notifications):
+    """The events without a sample of their own have delete.end's form (same payload)."""
+    suffix = event_type.removeprefix("compute.instance.")
+    notifier = fw_notifier.get_notifier("compute", HOST, conf=conf)
+    assert instance.notify_about_instance_usage(notifier, None, make_instance(), suffix)
+    [message] = notifications.messages
+    sample = dict(load_sample("compute.instance.delete.end"), event_type=event_type,
+                  priority="ERROR" if event_type.endswith("error") else "INFO")
+    problem = mismatch(sample, {key: message[key] for key in ENVELOPE_KEYS})
     assert problem is None, problem
 
 
