@@ -105,9 +105,10 @@ delivery_opts = [
 
 #: ``instance_usage_audit_period``: a unit, optionally ``@offset`` within its range
 #: (minute of the hour, hour of the day, day 1-28 of the month, month of the year).
+#: One leading zero is allowed (``day@06``), as Nova's ``[0-9]+`` accepted it.
 AUDIT_PERIOD_PATTERN = (
-    r"^(hour(@([0-9]|[1-5][0-9]))?|day(@([0-9]|1[0-9]|2[0-3]))?"
-    r"|month(@([1-9]|1[0-9]|2[0-8]))?|year(@([1-9]|1[0-2]))?)$"
+    r"^(hour(@(0?[0-9]|[1-5][0-9]))?|day(@(0?[0-9]|1[0-9]|2[0-3]))?"
+    r"|month(@(0?[1-9]|1[0-9]|2[0-8]))?|year(@(0?[1-9]|1[0-2]))?)$"
 )
 
 #: One ``disabled_notifications`` entry: dotted names, optionally ending in ``.*``.

@@ -35,6 +35,9 @@ def _frozen():
         ("month@28", ("month", 28)),
         ("year", ("year", 1)),
         ("year@12", ("year", 12)),
+        ("day@06", ("day", 6)),  # Nova's [0-9]+ accepted leading zeros
+        ("month@01", ("month", 1)),
+        ("hour@00", ("hour", 0)),
     ],
 )
 def test_parse_valid(value, expected):
@@ -44,7 +47,8 @@ def test_parse_valid(value, expected):
 @pytest.mark.parametrize(
     "value",
     ["", "week", "Month", "month@", "month@0", "month@29", "day@24", "hour@60", "year@13",
-     "year@0", "day@-1", "day@1.5", " month", "month@1@2", None, 3, b"month"],
+     "year@0", "day@-1", "day@1.5", " month", "month@1@2", "month@00", "day@006", None, 3,
+     b"month"],
 )
 def test_parse_rejects(value):
     with pytest.raises(ValueError, match="invalid audit period"):
@@ -146,3 +150,12 @@ def test_bad_config_file_value_fails_naming_the_option(tmp_path, value):
 def test_historical_default_group_is_honoured(tmp_path):
     conf = conf_from_file(tmp_path, "[DEFAULT]\ninstance_usage_audit_period = hour@15\n")
     assert conf.notifications.instance_usage_audit_period == "hour@15"
+
+
+def test_a_nova_style_leading_zero_loads(tmp_path):
+    conf = conf_from_file(tmp_path, "[DEFAULT]\ninstance_usage_audit_period = day@06\n")
+    fw_conf.validate(conf)
+    assert last_completed_audit_period(before=D(2026, 11, 23, 7), conf=conf) == (
+        D(2026, 11, 22, 6),
+        D(2026, 11, 23, 6),
+    )
