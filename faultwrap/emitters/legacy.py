@@ -178,14 +178,20 @@ def _disabled_entries(notifier: Any) -> Sequence[str]:
         return ()
 
 
-def _count_build_failure(notifier: Any) -> None:
-    """Count a payload that could not be built, as the core counts its own."""
-    count = getattr(getattr(notifier, "core", None), "count_build_failure", None)
-    if callable(count):
+def _logged(event_type: str, build: Callable[[], Any]) -> Callable[[], Any]:
+    """``build`` in the legacy timestamp format, its failure logged by :func:`log_failure`.
+
+    The exception still propagates, so that the notifier core drops and counts it.
+    """
+
+    def payload() -> Any:
         try:
-            count()
-        except Exception:  # counting must not fail the caller either
-            LOG.debug("faultwrap: could not count a build failure", exc_info=True)
+            return legacy_primitive(build())
+        except Exception as exc:
+            log_failure(event_type, exc)
+            raise
+
+    return payload
 
 
 # -- the funnel ------------------------------------------------------------------------
@@ -222,28 +228,23 @@ def emit(
 ) -> bool:
     """Send one legacy notification; True if it was handed to delivery.
 
-    In order: the whitelist check, ``disabled_notifications``, the notifier's own
-    switches (driver, format, level) and only then the payload is built; a payload
-    that cannot be built is logged and counted as ``build_failed``. Nothing raises
-    to the caller, except the whitelist's AssertionError in strict mode.
+    In order: the whitelist check, ``disabled_notifications``, then faultwrap's
+    notifier decides (driver, format, level, an unusable configuration: counted as
+    ``config_invalid``) and calls ``build`` only if it will send; a payload that
+    cannot be built is logged here and counted as ``build_failed`` by the core.
+    Nothing raises to the caller, except the whitelist's AssertionError in strict mode.
     """
     check_event_type(event_type)
     try:
         if is_disabled(event_type, _disabled_entries(notifier)):
             return False
+        if isinstance(notifier, fw_notifier.Notifier):
+            return notifier.notify(ctxt, event_type, _logged(event_type, build), priority)
+        # Another notifier with oslo.messaging's methods (info, warn, error).
         is_enabled = getattr(notifier, "is_enabled", None)
         if is_enabled is not None and not is_enabled(priority):
             return False
-        try:
-            payload = legacy_primitive(build())
-        except Exception as exc:  # noqa: BLE001 - logged and counted below
-            log_failure(event_type, exc)
-            _count_build_failure(notifier)
-            return False
-        if isinstance(notifier, fw_notifier.Notifier):
-            return notifier.notify(ctxt, event_type, payload, priority)
-        # Another notifier with oslo.messaging's methods (info, warn, error).
-        getattr(notifier, priority)(ctxt, event_type, payload)
+        getattr(notifier, priority)(ctxt, event_type, legacy_primitive(build()))
         return True
     except Exception as exc:  # noqa: BLE001 - logged; the caller's work goes on
         log_failure(event_type, exc)

@@ -432,7 +432,9 @@ def test_build_errors_are_swallowed_and_logged(vm_state, notifications, monkeypa
 
     monkeypatch.setattr(instance_update, "info_from_instance", breaks)
     assert emitters.send_update(None, new, new, conf=vm_state) is False
-    assert caplog.records[-1].levelno == logging.ERROR
+    ours = [r for r in caplog.records if r.name == "faultwrap.emitters.legacy"]
+    assert ours[-1].levelno == logging.ERROR
+    assert fw_notifier.stats(conf=vm_state)["dropped"]["build_failed"] == 2
     assert notifications.messages == []
 
 

@@ -378,3 +378,21 @@ def test_the_same_calls_send_with_a_good_config(tmp_path, notifications):
         fw_notifier.reset(conf)
     assert sent == dict.fromkeys(sent, True)
     assert len(notifications.messages) == len(sent) + 1  # + the iterator's image.send
+
+
+def test_a_bad_config_value_builds_nothing_and_is_counted(tmp_path, notifications):
+    """The core knows the configuration is unusable: no payload work, one config_invalid."""
+    conf = conf_from_file(
+        tmp_path,
+        "[oslo_messaging_notifications]\ndriver = test\ntransport_url = fake:/\n"
+        "[notifications]\ndelivery_sync = true\ndelivery_queue_size = lots\n",
+    )
+    try:
+        image_notifier = fw_notifier.get_notifier("image", conf=conf)
+        build = Builder()
+        assert legacy.emit(image_notifier, None, "image.update", "info", build) is False
+        assert build.calls == 0
+        assert fw_notifier.stats(conf=conf)["dropped"]["config_invalid"] == 1
+    finally:
+        fw_notifier.reset(conf)
+    assert notifications.messages == []
