@@ -4,22 +4,30 @@ The real broker is shared and never stopped: the notifier talks to it through a
 ``BrokerProxy`` that the test switches to down (connection refused) or hung (accepts,
 answers nothing; open connections fall silent for good).
 
-Timing: each of 1,000 ``emit`` calls is measured. The assertion is on the 99th
-percentile (< 1 ms) and on the maximum (< 50 ms): a call that waited on the broker
-would take seconds (a hung broker blocks oslo.messaging for ~2x
-heartbeat_timeout_threshold), while a loaded 2-core machine can delay any single call
-by a scheduler slice, which a strict maximum would turn into flakiness. For the same
-reason a round of 1,000 calls is repeated (at most ``ROUNDS`` times, the broker still
-dead) when the machine was busy: one clean round proves that emit does not wait on
-the broker, and on a quiet machine (CI) the first round passes. With another process
-spinning on one of the two cores, CPython's GIL hand-off (5 ms switch interval)
-between the caller, the sender and oslo's heartbeat threads shows up as a p99 of
-4-12 ms in every round; the test is not meant for such a machine.
+Timing: each of 1,000 ``emit`` calls is measured, and every one of them must return
+within 1 ms (``LIMIT``), as the issue asks. A call that waited on the broker would
+take seconds (a hung broker blocks oslo.messaging for ~2x heartbeat_timeout_threshold).
+Two things unrelated to the broker can still hold up a single call for a few
+milliseconds:
+
+- CPython's GIL hand-off. A thread that wants the GIL waits up to the switch interval
+  (5 ms by default) for the thread holding it (the sender, oslo's heartbeat thread,
+  this test's proxy). Measured: the slow calls used ~0.2 ms of CPU over 2-3 ms of
+  wall time, in about one round in three at 5 ms, and none in 17 rounds at 0.5 ms.
+  The rounds therefore run with a 0.5 ms switch interval (``SWITCH_INTERVAL``); an
+  emit that blocks on a socket releases the GIL and is not hidden by this.
+- The OS scheduler on a busy machine. So a round of 1,000 calls is repeated, the
+  broker still dead, until one round has no call over 1 ms (at most ``ROUNDS``
+  rounds of about 0.1 s each). One clean round of 1,000 proves that emit does not
+  wait on the broker; the failure message lists every round's slow calls, p99 and
+  maximum. With other processes keeping both cores busy, every round has such calls
+  (p99 2-4 ms): the test is not meant for such a machine.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import pytest
@@ -33,7 +41,9 @@ from tests.functional.conftest import unwrap
 pytestmark = pytest.mark.broker
 
 CALLS = 1000
-ROUNDS = 3
+LIMIT = 0.001  # seconds, for every call of a round
+ROUNDS = 8
+SWITCH_INTERVAL = 0.0005  # seconds; CPython's default is 0.005 (see above)
 QUEUE_SIZE = 100
 #: Small, so that a send stuck on a silent connection times out within seconds
 #: (oslo.messaging uses it as the socket timeout; the default is 60 s).
@@ -92,18 +102,30 @@ def wait_for(predicate, timeout: float) -> bool:
 
 
 def emit_rounds(n) -> int:
-    """Rounds of CALLS timed emits until one is fast (at most ROUNDS); emits made."""
+    """Rounds of CALLS timed emits until every call of one round took < LIMIT; emits made.
+
+    Every call must also return normally (nothing raises into the caller).
+    """
     report = []
     for round_ in range(1, ROUNDS + 1):
         durations = []
-        for i in range(CALLS):
-            start = time.perf_counter()
-            n.error(None, "during.outage", {"i": i, "password": "pw-SECRET"})
-            durations.append(time.perf_counter() - start)
+        default_interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        try:
+            for i in range(CALLS):
+                start = time.perf_counter()
+                n.error(None, "during.outage", {"i": i, "password": "pw-SECRET"})
+                durations.append(time.perf_counter() - start)
+        finally:
+            sys.setswitchinterval(default_interval)
+        slow = sum(d >= LIMIT for d in durations)
         durations.sort()
         p99, worst = durations[int(CALLS * 0.99) - 1], durations[-1]
-        report.append(f"round {round_}: p99 {p99 * 1e3:.3f} ms, max {worst * 1e3:.3f} ms")
-        if p99 < 0.001 and worst < 0.05:
+        report.append(
+            f"round {round_}: {slow} calls >= 1 ms, p99 {p99 * 1e3:.3f} ms, "
+            f"max {worst * 1e3:.3f} ms"
+        )
+        if not slow:
             return round_ * CALLS
     raise AssertionError("emit was slow in every round: " + "; ".join(report))
 
