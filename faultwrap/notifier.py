@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -316,6 +317,30 @@ def _send_to_driver(driver: Any, ctxt: Any, message: dict, priority: str, retry:
         driver.notify(ctxt, message, priority, retry)
 
 
+#: When each caller bug (build failure, unknown priority) was last logged at WARNING.
+_WARNED: dict[tuple, float] = {}
+_WARNED_LOCK = threading.Lock()
+#: Distinct caller bugs remembered; beyond it the memory starts afresh.
+_WARNED_MAX = 1000
+
+
+def _warn_throttled(key: tuple, msg: str, *args: Any) -> None:
+    """WARNING at most once per ``delivery.WARN_INTERVAL`` for ``key``, DEBUG otherwise.
+
+    A payload that fails on every request must not write a line per request; the
+    drops are counted (``build_failed``) and summed up by the delivery's WARNING.
+    """
+    now = time.monotonic()
+    with _WARNED_LOCK:
+        last = _WARNED.get(key)
+        warn = last is None or now - last >= fw_delivery.WARN_INTERVAL
+        if warn:
+            if len(_WARNED) >= _WARNED_MAX:
+                _WARNED.clear()
+            _WARNED[key] = now
+    LOG.log(logging.WARNING if warn else logging.DEBUG, msg, *args)
+
+
 class NotificationCore:
     """The notifier machinery for one ``ConfigOpts`` in one process."""
 
@@ -495,7 +520,8 @@ class Notifier:
             # Counted, and reported without the exception text, which may quote the
             # payload; the traceback is there for developers at DEBUG.
             self.core.count_build_failure()
-            LOG.warning(
+            _warn_throttled(
+                ("build", event_type, type(exc).__name__),
                 "faultwrap could not build the %s notification (%s); it was dropped",
                 event_type,
                 type(exc).__name__,
@@ -508,7 +534,8 @@ class Notifier:
         """A caller's bug: counted (when notifications are on) and logged, never raised."""
         if self.core.drivers_enabled():
             self.core.count_build_failure()
-        LOG.warning(
+        _warn_throttled(
+            ("priority", event_type, repr(priority)[:100]),
             "faultwrap dropped the %s notification: unknown priority %r (one of %s)",
             event_type,
             priority,

@@ -39,6 +39,12 @@ def no_current_context():
     store.context = None
 
 
+@pytest.fixture(autouse=True)
+def fresh_warning_throttle(monkeypatch):
+    """Each test sees the first WARNING of a caller bug (none was logged before it)."""
+    monkeypatch.setattr(notifier, "_WARNED", {})
+
+
 def conf_with(**overrides):
     """Like the ``conf`` fixture, with extra ``[notifications]`` / oslo overrides."""
     groups = {
@@ -394,6 +400,32 @@ def test_payload_builder_that_raises_is_counted_and_logged_without_its_text(
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert any("api.fault" in r.getMessage() and "ValueError" in r.getMessage() for r in warnings)
     assert all("hunter2" not in r.getMessage() for r in warnings)
+
+
+def test_a_build_failure_on_every_call_warns_once_per_interval(conf, caplog, monkeypatch):
+    def explode():
+        raise ValueError("no")
+
+    n = notifier.get_notifier("api", conf=conf)
+    with caplog.at_level(logging.DEBUG, logger="faultwrap.notifier"):
+        for _ in range(50):
+            assert n.error(None, "api.fault", explode) is False
+        assert n.error(None, "other.event", explode) is False  # another bug: its own line
+        assert n.notify(None, "api.fault", {}, "bogus") is False
+        assert n.notify(None, "api.fault", {}, "bogus") is False
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING
+                and r.name == "faultwrap.notifier"]
+    assert len(warnings) == 3, warnings
+    assert sum("could not build the api.fault" in w for w in warnings) == 1
+    assert sum("could not build the other.event" in w for w in warnings) == 1
+    assert sum("unknown priority 'bogus'" in w for w in warnings) == 1
+    assert notifier.stats(conf)["dropped"]["build_failed"] == 53  # every one counted
+    # Once the interval has passed, the same bug warns again.
+    monkeypatch.setattr(delivery, "WARN_INTERVAL", 0.0)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="faultwrap.notifier"):
+        n.error(None, "api.fault", explode)
+    assert "could not build the api.fault" in caplog.text
 
 
 @pytest.mark.parametrize("priority", ["bogus", None, 3, ""])
