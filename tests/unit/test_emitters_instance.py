@@ -228,6 +228,20 @@ def test_vm_state_change_is_a_transition(vm_state, notifications):
     assert set(message["payload"]) == UPDATE_KEYS
 
 
+def test_objects_with_attributes_send_what_dicts_send(vm_and_task, notifications):
+    def as_object(instance):
+        return Obj(**dict(instance, flavor=Obj(**instance["flavor"])))
+
+    old = make_instance(vm_state="building", task_state="spawning", display_name="old")
+    new = make_instance()
+    emitters.send_update(None, old, new, conf=vm_and_task)
+    emitters.send_update(None, as_object(old), as_object(new), conf=vm_and_task)
+    from_dicts, from_objects = (m["payload"] for m in updates(notifications))
+    assert from_objects == from_dicts
+    assert states({"payload": from_objects}) == ("building", "active", "spawning", None)
+    assert from_objects["old_display_name"] == "old"
+
+
 def test_vm_state_mode_task_only_change_sends_current_states(vm_state, notifications):
     old = make_instance(task_state=None)
     new = make_instance(task_state="rebooting")
