@@ -185,12 +185,18 @@ def test_broker_hung_emit_stays_fast_drops_counted_then_recovers(
     warm_up(n, conf, queues, topic)
 
     proxy.hang()
+    # One notification first, and wait until the sender has taken it off the queue and
+    # is stuck on the silent connection: then the counts below are exact, not a race
+    # between the sender's first get() and the emitting loop.
+    assert n.error(None, "api.fault", {"stuck": True})
+    delivery = notifier.get_core(conf).state().delivery
+    assert wait_for(lambda: delivery._queue.qsize() == 0, 10)
     emitted = emit_rounds(n)
     stats = notifier.stats(conf)
-    # The sender is stuck on the silent connection: the queue fills, the rest is dropped.
+    # The queue fills behind the stuck send; the rest is dropped.
     # Queued: the warm-up, the one stuck in the driver, and a full queue behind it.
     assert stats["queued"] == 1 + 1 + QUEUE_SIZE
-    assert stats["dropped"]["queue_full"] == emitted + 1 - stats["queued"]
+    assert stats["dropped"]["queue_full"] == emitted - QUEUE_SIZE
 
     proxy.forward()  # the stuck connection stays silent; new ones reach the broker
     recover(n, conf, queues, topic)
@@ -198,7 +204,7 @@ def test_broker_hung_emit_stays_fast_drops_counted_then_recovers(
     assert stats["dropped"]["delivery_failed"] >= 1  # the send that timed out
     assert "timed out" in stats["last_error"]
     assert notifier.get_core(conf)._state.renewals >= 1  # a fresh transport delivered
-    assert stats["delivered"] + sum(stats["dropped"].values()) == emitted + 2
+    assert stats["delivered"] + sum(stats["dropped"].values()) == emitted + 3
     assert "pw-SECRET" not in caplog.text
 
 
