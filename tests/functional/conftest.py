@@ -102,10 +102,42 @@ def unwrap(body: dict) -> dict:
     return json.loads(body["oslo.message"])
 
 
+#: Every topic handed out in this session, for the sweep at its end.
+_SESSION_TOPICS: list[str] = []
+
+
 @pytest.fixture
 def topic() -> str:
     """A topic no other test uses."""
-    return f"fwtest_{uuid.uuid4().hex[:12]}"
+    name = f"fwtest_{uuid.uuid4().hex[:12]}"
+    _SESSION_TOPICS.append(name)
+    return name
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sweep_session_queues():
+    """Delete, at the end of the session, every queue this session's topics could name.
+
+    Each test deletes its own queues; this catches a publish that lands after that (a
+    sender thread finishing late declares its ``<topic>.<priority>`` queue again), so
+    the shared broker is left as it was found.
+    """
+    yield
+    if not _SESSION_TOPICS or not broker_reachable():
+        return
+    import amqp
+
+    with contextlib.suppress(OSError, amqp.exceptions.AMQPError):
+        conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest", password="guest")
+        conn.connect()
+        try:
+            channel = conn.channel()
+            for name in _SESSION_TOPICS:
+                for prefix in (name, f"{name}_versioned"):
+                    for priority in PRIORITIES:
+                        channel.queue_delete(f"{prefix}.{priority}")  # idempotent in RabbitMQ
+        finally:
+            conn.close()
 
 
 @pytest.fixture
