@@ -17,8 +17,9 @@ Rules (documented for operators in docs/middleware.rst):
   (``{...}``, ``[...]``, ``(...)``) is replaced whole, nested keys and all; header lines ``X-*-Token:``,
   ``Authorization:``, ``Proxy-Authorization:``, ``Cookie:``, ``Set-Cookie:`` and
   ``X-Api-Key:`` lose their whole value; ``scheme://user:password@`` loses the password;
-  then ``oslo_utils.strutils.mask_password`` runs as a safety net (it also covers the
-  XML and ``--password value`` forms).
+  command-line options with a secret name lose their separate value
+  (``--os-password hunter2``, ``--os-token abc``); then
+  ``oslo_utils.strutils.mask_password`` runs as a safety net (it also covers the XML forms).
 * In URLs, the userinfo password and the value of every secret query (or fragment)
   parameter are masked one by one, so harmless parameters stay readable.
 """
@@ -67,6 +68,12 @@ _OSLO_KEYS = frozenset(
 
 _HEADER_NAMES = r"(?:X-[\w-]*-Token|X-Api-Key|Authorization|Proxy-Authorization|Cookie|Set-Cookie)"
 _HEADER_LINE_RE = re.compile(rf"^(\s*{_HEADER_NAMES}\s*:)[^\r\n]*", re.IGNORECASE | re.MULTILINE)
+# A command-line option and its separate value ("--os-password hunter2"); the name is
+# checked with is_secret_key, so "--os-token x" goes and "--os-region x" stays.
+_FLAG_RE = re.compile(
+    r"""(?<!\S)(?P<flag>--?(?P<name>[A-Za-z][\w-]*))(?P<sp>[ \t]+)"""
+    r"""(?P<value>"[^"\r\n]*"|'[^'\r\n]*'|[^\s\-"']\S*)"""
+)
 _USERINFO_RE = re.compile(r"((?<![\w+.-])[a-zA-Z][\w+.-]*://[^:/@\s]*:)[^@/\s]*@")
 # A key (optionally quoted) and its separator; the value is matched separately, only
 # after a secret key, so that scanning stays linear on any input.
@@ -193,6 +200,12 @@ def _structure_end(text: str, start: int) -> int:
     return end
 
 
+def _mask_flag(match: re.Match) -> str:
+    if not is_secret_key(match.group("name")):
+        return match.group(0)
+    return f"{match.group('flag')}{match.group('sp')}{MASK}"
+
+
 def truncate(text: str, limit: int | None) -> str:
     """Cut ``text`` to at most ``limit`` characters, ending in TRUNCATION_MARKER if cut.
 
@@ -218,6 +231,7 @@ def mask_text(text: Any, limit: int | None = None) -> str:
             text = text[: limit + max(limit, 4096)]
         text = _HEADER_LINE_RE.sub(lambda m: f"{m.group(1)} {MASK}", text)
         text = _USERINFO_RE.sub(lambda m: f"{m.group(1)}{MASK}@", text)
+        text = _FLAG_RE.sub(_mask_flag, text)
         text = _mask_pairs(text, net=True)
         return truncate(text, limit)
     except Exception:  # noqa: BLE001 - scrubbing never breaks a fault report

@@ -26,6 +26,13 @@ from faultwrap import scrub
         ("mysql+pymysql://root:pw@db/nova", "mysql+pymysql://root:***@db/nova"),
         ("<password>abc</password>", "<password>***</password>"),
         ("--password abc --name x", "--password *** --name x"),
+        # Command-line options with a secret name lose their separate value.
+        ("openstack --os-password hunter2 server list", "openstack --os-password *** server list"),
+        ("--os-token abc123 --os-auth-url http://k", "--os-token *** --os-auth-url http://k"),
+        ('run --os-password "hunter 2" -v', "run --os-password *** -v"),
+        ("run --password 'a b' -v", "run --password *** -v"),
+        ("--os-region-name RegionOne -v --token", "--os-region-name RegionOne -v --token"),
+        ("ls -l a - b", "ls -l a - b"),
         ('said "secret": "a\\"b" ok', 'said "secret": "***" ok'),
         ("configdrive=abcd", "configdrive=***"),
         ("sort_key=name key=v", "sort_key=name key=***"),
@@ -84,7 +91,7 @@ def test_secret_straddling_the_cut_is_masked_before_cutting():
 @pytest.mark.parametrize("evil", [
     "a" * 200_000, "a." * 100_000, "a=b " * 50_000, '"' * 200_000, "x:" * 100_000,
     "a=b=c=d" * 30_000, "token=\"" * 30_000, "token={" * 30_000, "token=" + "[" * 200_000,
-    "{token=" * 30_000, "token:{'" * 30_000,
+    "{token=" * 30_000, "token:{'" * 30_000, "--token " * 30_000, '--token "' * 30_000,
 ])
 def test_no_catastrophic_backtracking(evil):
     start = time.perf_counter()
