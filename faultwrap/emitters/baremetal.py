@@ -14,7 +14,6 @@ from typing import Any
 
 from oslo_config import cfg
 
-from faultwrap import notifier
 from faultwrap.objects import baremetal, base
 from faultwrap.objects.fields import NotificationLevel, NotificationStatus
 
@@ -38,7 +37,7 @@ def _emit(
         notification_cls,
         level=level,
         event_type={"service": "baremetal", "object": "node", "action": action, "status": status},
-        publisher={"service": SERVICE, "host": host or notifier.get_core(conf).host()},
+        publisher={"service": SERVICE, "host": base.publisher_host(None, host, conf)},
         sources={"node": node},
         extra=extra,
         conf=conf,

@@ -10,7 +10,6 @@ from typing import Any
 
 from oslo_config import cfg
 
-from faultwrap import notifier
 from faultwrap.objects import base, compute_node
 from faultwrap.objects.fields import NotificationLevel
 
@@ -42,7 +41,7 @@ def emit(
     )
     publisher = {
         "binary": binary,
-        "host": base.peek_source(node, "host") or host or notifier.get_core(conf).host(),
+        "host": base.publisher_host(node, host, conf),
     }
     return base.emit_notification(
         context,

@@ -10,7 +10,6 @@ from typing import Any
 
 from oslo_config import cfg
 
-from faultwrap import notifier
 from faultwrap.objects import base, service
 from faultwrap.objects.fields import NotificationLevel
 
@@ -32,7 +31,7 @@ def emit(
         return False
     publisher = {
         "binary": base.peek_source(svc, "binary") or None,
-        "host": base.peek_source(svc, "host") or host or notifier.get_core(conf).host(),
+        "host": base.publisher_host(svc, host, conf),
     }
     return base.emit_notification(
         context,

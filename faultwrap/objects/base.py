@@ -157,6 +157,13 @@ def peek_source(source: Any, name: str) -> Any:
         return MISSING
 
 
+def publisher_host(source: Any, host: str | None, conf: cfg.ConfigOpts | None) -> str:
+    """The publisher's host: the source's own ``host``, else ``host``, else the
+    configured one (``[notifications] host``), in that order, for every family."""
+    own = peek_source(source, "host") if source is not None else MISSING
+    return own or host or fw_notifier.get_core(conf).host()
+
+
 def changed_fields(before: Any, after: Any, names: Iterable[str]) -> set[str]:
     """The ``names`` whose value differs between two sources (dicts or objects).
 
