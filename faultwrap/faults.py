@@ -1,7 +1,9 @@
 """Exception -> fault: status, fault name, client-safe message, headers and JSON body.
 
-Data first, as in ``webob.exc``: the fault-name table and the status rule are tables
-and small functions, each testable alone. Nothing here raises on a hostile exception
+Data first, as in ``webob.exc``: the fault-name table, the status rule and the
+framework HTTP exceptions (webob, werkzeug, falcon: ``HTTP_ERROR_KINDS``, one row each,
+found by class without importing the framework) are tables and small functions, each
+testable alone. Nothing here raises on a hostile exception
 object (attributes that raise, ``__str__`` that raises or returns junk): the fault
 response is the last line of defence and must always be produced.
 """
@@ -12,8 +14,9 @@ import hashlib
 import json
 import os
 import re
+import sys
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,37 +85,158 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _webob_status(exc: BaseException) -> int | None:
-    """The status a webob HTTPException's own response has (set when it was made, so
-    a ``code`` overwritten later with junk does not change it); None for the rest."""
-    if not isinstance(exc, webob.exc.HTTPException):
-        return None
-    status = _attr(_attr(exc, "wsgi_response"), "status_int")
-    return status if _is_int(status) else None
+def _status_int(value: Any) -> int | None:
+    """An int status from an int, an ``http.HTTPStatus`` or a ``"429 Too Many..."``
+    status line; None for anything else."""
+    if _is_int(value):
+        return int(value)
+    if isinstance(value, str) and value[:3].isdigit():
+        return int(value[:3])
+    return None
 
 
-def http_status(exc: BaseException) -> int:
-    """The status of a fault: ``code`` if webob knows it in 400-599, else a webob
-    HTTPException's own status (if it is one in 400-599), else 500."""
+def _loaded_class(module: str, name: str) -> type | None:
+    """``module.name`` if the framework is already imported, else None: an exception
+    of a framework nobody imported cannot exist, so faultwrap never imports one."""
+    cls = getattr(sys.modules.get(module), name, None)
+    return cls if isinstance(cls, type) else None
+
+
+@dataclass(frozen=True)
+class HTTPErrorKind:
+    """How to read one framework's HTTP exceptions: one row of ``HTTP_ERROR_KINDS``.
+
+    Each reader gets an instance of ``base()`` and may fail or return junk: callers
+    treat that as "not given" (see ``_read``).
+    """
+
+    name: str
+    #: The framework's base class, or None while its module is not imported.
+    base: Callable[[], type | None]
+    #: The status of the response the exception stands for.
+    status: Callable[[Any], Any]
+    #: Text written for the client (shown below 500, as webob's detail).
+    client_text: Callable[[Any], Any]
+    #: Its headers: a mapping or ``(name, value)`` pairs (body headers are dropped later).
+    headers: Callable[[Any], Any]
+    #: Text for operators (api.fault ``exception``) when ``str()`` says too little.
+    operator_text: Callable[[Any], Any] | None = None
+    #: The exception is itself a WSGI app that serves its own (redirect) response.
+    serves_itself: bool = False
+
+
+def _webob_status(exc: Any) -> Any:
+    """``code`` if it names a fault status, else the status its response got when it
+    was made (a ``code`` overwritten later with junk does not change what is served)."""
     code = _attr(exc, "code")
     if _is_int(code) and code in KNOWN_STATUSES:
         return code
-    status = _webob_status(exc)
-    if status in KNOWN_STATUSES:
-        return status  # type: ignore[return-value]
-    return 500
+    return _attr(_attr(exc, "wsgi_response"), "status_int")
 
 
-def webob_redirect_or_success(exc: BaseException) -> bool:
-    """A raised webob HTTPException below 400 (HTTPFound, HTTPNotModified...) is a
-    response the app chose, not a fault: it is served as it is. Judged by the status
-    its response really has, unless ``code`` names a fault status (as in
-    ``http_status``), so that what is served and what is reported agree."""
-    status = _webob_status(exc)
-    if status is None or not 100 <= status < 400:
+def _werkzeug_status(exc: Any) -> Any:
+    """``code``, or the status of the response given to ``abort(response)``."""
+    response = _attr(exc, "response")
+    if response is not None:
+        return _attr(response, "status_code")
+    return _attr(exc, "code")
+
+
+def _werkzeug_headers(exc: Any) -> Any:
+    """``get_headers()`` (Retry-After, Allow, WWW-Authenticate...), or the headers of
+    the response given to ``abort(response)``."""
+    response = _attr(exc, "response")
+    if response is not None:
+        return _attr(response, "headers")
+    get_headers = _attr(exc, "get_headers")
+    return get_headers() if callable(get_headers) else None
+
+
+def _falcon_status(exc: Any) -> Any:
+    """Falcon's ``status`` (``code`` is an app-defined error number, not a status)."""
+    status = _status_int(_attr(exc, "status_code"))
+    return status if status is not None else _status_int(_attr(exc, "status"))
+
+
+def _falcon_text(exc: Any) -> str:
+    """``"429 Too Many Requests: title: description"``; falcon's ``str()`` has only
+    the status."""
+    status = scrub.to_text(_attr(exc, "status", ""))
+    parts = [status]
+    for attr in ("title", "description"):
+        value = _attr(exc, attr)
+        if value and scrub.to_text(value) not in parts:
+            parts.append(scrub.to_text(value))
+    return ": ".join(parts)
+
+
+#: Framework HTTP exceptions that become faults with their own status, client text and
+#: headers. A framework is a row; detection is by class, looked up lazily (``base``).
+HTTP_ERROR_KINDS: tuple[HTTPErrorKind, ...] = (
+    HTTPErrorKind(
+        name="webob",
+        base=lambda: webob.exc.HTTPException,
+        status=_webob_status,
+        client_text=lambda exc: _attr(exc, "detail") or _attr(exc, "explanation"),
+        headers=lambda exc: _attr(exc, "headers"),
+        serves_itself=True,
+    ),
+    HTTPErrorKind(
+        name="werkzeug",
+        base=lambda: _loaded_class("werkzeug.exceptions", "HTTPException"),
+        status=_werkzeug_status,
+        client_text=lambda exc: _attr(exc, "description"),
+        headers=_werkzeug_headers,
+        serves_itself=True,
+    ),
+    HTTPErrorKind(
+        name="falcon",
+        base=lambda: _loaded_class("falcon.http_error", "HTTPError"),
+        status=_falcon_status,
+        client_text=lambda exc: _attr(exc, "description"),
+        headers=lambda exc: _attr(exc, "headers"),
+        operator_text=_falcon_text,
+    ),
+)
+
+
+def http_error_kind(exc: BaseException) -> HTTPErrorKind | None:
+    """The row of ``HTTP_ERROR_KINDS`` ``exc`` belongs to, if any."""
+    for kind in HTTP_ERROR_KINDS:
+        base = kind.base()
+        if base is not None and isinstance(exc, base):
+            return kind
+    return None
+
+
+def _read(reader: Callable[[Any], Any] | None, exc: BaseException) -> Any:
+    """A reader's answer, None if it fails: a broken exception still gets a fault."""
+    if reader is None:
+        return None
+    try:
+        return reader(exc)
+    except Exception:  # noqa: BLE001 - hostile attributes and methods are "not given"
+        return None
+
+
+def http_status(exc: BaseException) -> int:
+    """The status of a fault: a framework HTTP exception's own status, else ``code``;
+    kept only if webob knows it in 400-599, else 500."""
+    kind = http_error_kind(exc)
+    status = _read(kind.status, exc) if kind is not None else _attr(exc, "code")
+    return status if _is_int(status) and status in KNOWN_STATUSES else 500
+
+
+def redirect_or_success(exc: BaseException) -> bool:
+    """A raised framework HTTP exception below 400 (webob's HTTPFound, werkzeug's
+    RequestRedirect...) is a response the app chose, not a fault: it is served as it
+    is. Judged by the same status ``http_status`` reads, so that what is served and
+    what is reported agree."""
+    kind = http_error_kind(exc)
+    if kind is None or not kind.serves_itself:
         return False
-    code = _attr(exc, "code")
-    return not (_is_int(code) and code in KNOWN_STATUSES)
+    status = _read(kind.status, exc)
+    return _is_int(status) and 100 <= status < 400
 
 
 def fault_name(status: int, default: str = DEFAULT_FAULT_NAME) -> str:
@@ -143,7 +267,9 @@ def exception_text(exc: BaseException) -> str:
     message = _attr(exc, "message")
     if message is not None and not callable(message):
         return scrub.to_text(message)
-    return scrub.to_text(exc)
+    kind = http_error_kind(exc)
+    text = _read(kind.operator_text, exc) if kind is not None else None
+    return scrub.to_text(exc if text is None else text)
 
 
 def is_safe(exc: BaseException) -> bool:
@@ -155,15 +281,18 @@ def is_safe(exc: BaseException) -> bool:
 
 
 def client_message(exc: BaseException, status: int, limit: int | None = None) -> str:
-    """What the client reads. Safe exceptions: ``"ClassName: message"`` (masked); webob
-    HTTP exceptions below 500: their detail or explanation; else the generic text."""
+    """What the client reads. Safe exceptions: ``"ClassName: message"`` (masked);
+    framework HTTP exceptions below 500: the text written for the client (webob's
+    detail or explanation, werkzeug's and falcon's description); else the generic
+    text. 5xx never show a framework's text: it may name a backend."""
     if is_safe(exc):
         text = f"{type(exc).__name__}: {exception_text(exc)}"
         return scrub.mask_text(text, limit)
-    if isinstance(exc, webob.exc.HTTPException) and status < 500:
-        detail = _attr(exc, "detail") or _attr(exc, "explanation")
-        if detail:
-            return scrub.mask_text(detail, limit)
+    kind = http_error_kind(exc) if status < 500 else None
+    if kind is not None:
+        text = _read(kind.client_text, exc)
+        if text:
+            return scrub.mask_text(scrub.to_text(text), limit)
     return generic_message(status)
 
 
@@ -177,11 +306,13 @@ def _header_items(headers: Any) -> Iterable[tuple[Any, Any]]:
 
 
 def copied_headers(exc: BaseException) -> list[tuple[str, str]]:
-    """The exception's ``headers`` as ``(str, str)`` pairs, minus body and hop-by-hop
-    headers and anything that would break the response (a name that is not a token,
-    a value with control characters or outside latin-1)."""
+    """The exception's headers (a framework's own, else ``headers``) as ``(str, str)``
+    pairs, minus body and hop-by-hop headers and anything that would break the response
+    (a name that is not a token, a value with control characters or outside latin-1)."""
+    kind = http_error_kind(exc)
     try:
-        items = _header_items(_attr(exc, "headers"))
+        headers = kind.headers(exc) if kind is not None else _attr(exc, "headers")
+        items = _header_items(headers)
     except Exception:  # noqa: BLE001 - unreadable headers are not copied
         return []
     result = []

@@ -393,7 +393,7 @@ class _Call:
             raise exc
         if self.sent:
             self.abort(exc)
-        if faults.webob_redirect_or_success(exc):
+        if faults.redirect_or_success(exc):
             self.reported = True
             return exc(self.environ, self._restart)  # type: ignore[operator]
         return self._fault(exc)

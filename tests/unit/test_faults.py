@@ -64,16 +64,16 @@ def webob_with_code(cls, code, **kwargs):
 )
 def test_webob_exception_with_a_bad_code_keeps_its_own_status(exc, status):
     assert faults.http_status(exc) == status
-    assert not faults.webob_redirect_or_success(exc)
+    assert not faults.redirect_or_success(exc)
 
 
 def test_webob_redirects_are_not_faults():
-    assert faults.webob_redirect_or_success(webob.exc.HTTPFound(location="/x"))
-    assert faults.webob_redirect_or_success(webob.exc.HTTPNotModified())
-    assert faults.webob_redirect_or_success(webob_with_code(webob.exc.HTTPFound, "x",
+    assert faults.redirect_or_success(webob.exc.HTTPFound(location="/x"))
+    assert faults.redirect_or_success(webob.exc.HTTPNotModified())
+    assert faults.redirect_or_success(webob_with_code(webob.exc.HTTPFound, "x",
                                                             location="/x"))
-    assert not faults.webob_redirect_or_success(webob.exc.HTTPNotFound())
-    assert not faults.webob_redirect_or_success(Coded(302))
+    assert not faults.redirect_or_success(webob.exc.HTTPNotFound())
+    assert not faults.redirect_or_success(Coded(302))
 
 
 def test_fault_name_table_and_default():
