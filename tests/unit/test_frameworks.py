@@ -400,6 +400,8 @@ class PecanTree(PecanRoot):
 class ReraiseHTTPErrors(pecan.hooks.PecanHook):
     """The recipe: webob HTTP errors go to FaultWrapper, redirects stay Pecan's."""
 
+    priority = 1  # on_error hooks run highest priority first: this one last
+
     def on_error(self, state, exc):
         if isinstance(exc, webob.exc.HTTPException) and exc.status_int >= 400:
             raise exc
@@ -419,10 +421,22 @@ def test_pecan_default_plain_exceptions_reach_faultwrap_abort_does_not(fault_con
     assert api_faults(notifications) == []
 
 
+class RecordErrors(pecan.hooks.PecanHook):
+    """Another on_error hook of the app (a transaction rollback, say)."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_error(self, state, exc):
+        self.seen.append(type(exc).__name__)
+
+
 def test_pecan_recipe_on_error_hook_that_reraises(fault_conf, notifications):
-    app = pecan.make_app(PecanTree(), hooks=[ReraiseHTTPErrors()])
+    other = RecordErrors()
+    app = pecan.make_app(PecanTree(), hooks=[other, ReraiseHTTPErrors()])
     client = wrapped(app, fault_conf)
     assert_recipe_behaviour(client, notifications)
+    assert other.seen == ["RuntimeError", "HTTPTooManyRequests", "HTTPNotFound"]
     res = client.get("/conflict", status=409)
     assert res.json == {"conflictingRequest": {"code": 409, "message": "Widget abc exists"}}
     payload = only_payload(notifications)
@@ -502,6 +516,32 @@ def test_falcon_recipe_exception_handler_that_reraises(fault_conf, notifications
     payload = only_payload(notifications)
     assert payload["exception_class"] == "RuntimeError"
     assert_no_secret(payload["exception"], res.text)
+
+
+class WidgetQuotaExceeded(Exception):
+    """faultwrap's own protocol (``code``, ``safe``, ``headers``): any framework."""
+
+    code = 429
+    safe = True
+    headers = {"Retry-After": "30"}  # noqa: RUF012 - read-only, as in the docs
+
+
+class FalconQuota:
+    def on_get(self, req, resp):
+        raise WidgetQuotaExceeded("Quota exceeded for widgets: 10 of 10 used")
+
+
+def test_falcon_recipe_own_exceptions_instead_of_http_errors(fault_conf, notifications):
+    app = falcon_app(Exception)
+    app.add_route("/quota", FalconQuota())
+    res = wrapped(app, fault_conf).get("/quota", status=429)
+    assert res.json == {"overLimit": {
+        "code": 429, "message": "WidgetQuotaExceeded: Quota exceeded for widgets: 10 of 10 used",
+        "retryAfter": "30"}}
+    assert res.headers["Retry-After"] == "30"
+    assert only_payload(notifications)["exception_class"] == (
+        "tests.unit.test_frameworks.WidgetQuotaExceeded"
+    )
 
 
 def test_falcon_http_errors_in_responders_stay_falcons(fault_conf, notifications):
