@@ -377,6 +377,10 @@ class PecanRoot:
         pecan.abort(429, "Slow down: 10 requests/s", headers={"Retry-After": "30"})
 
     @pecan.expose("json")
+    def unavailable(self):
+        pecan.abort(503, "db 10.0.0.3 down")
+
+    @pecan.expose("json")
     def conflict(self):
         pecan.abort(409, "Widget abc exists")
 
@@ -419,6 +423,10 @@ def test_pecan_default_plain_exceptions_reach_faultwrap_abort_does_not(fault_con
     res = client.get("/slow", status=429)
     assert res.content_type == "text/plain" and res.headers["Retry-After"] == "30"
     assert api_faults(notifications) == []
+    client.get("/unavailable", status=503)
+    payload = only_payload(notifications)  # passed through: the status line only
+    assert (payload["exception"], payload["exception_class"]) == ("503 Service Unavailable",
+                                                                  None)
 
 
 class RecordErrors(pecan.hooks.PecanHook):
@@ -474,6 +482,11 @@ class FalconSlow:
                                          retry_after=30)
 
 
+class FalconRedirect:
+    def on_get(self, req, resp):
+        raise falcon.HTTPFound("/widgets")
+
+
 class FalconStreamFails:
     def on_get(self, req, resp):
         def body():
@@ -493,6 +506,7 @@ def falcon_app(*handled: type) -> falcon.App:
     app.add_route("/boom", FalconBoom())
     app.add_route("/slow", FalconSlow())
     app.add_route("/stream", FalconStreamFails())
+    app.add_route("/old", FalconRedirect())
     for cls in handled:
         app.add_error_handler(cls, reraise_everything)
     return app
@@ -516,6 +530,10 @@ def test_falcon_recipe_exception_handler_that_reraises(fault_conf, notifications
     payload = only_payload(notifications)
     assert payload["exception_class"] == "RuntimeError"
     assert_no_secret(payload["exception"], res.text)
+    notifications.reset()
+    res = client.get("/old", status=302)  # HTTPStatus: always Falcon's own
+    assert res.headers["Location"] == "/widgets"
+    assert api_faults(notifications) == []
 
 
 class WidgetQuotaExceeded(Exception):
