@@ -201,10 +201,12 @@ HTTP_ERROR_KINDS: tuple[HTTPErrorKind, ...] = (
 
 
 def http_error_kind(exc: BaseException) -> HTTPErrorKind | None:
-    """The row of ``HTTP_ERROR_KINDS`` ``exc`` belongs to, if any."""
+    """The row of ``HTTP_ERROR_KINDS`` ``exc`` belongs to, if any. Judged by its real
+    class (``type()``, not a ``__class__`` an object may fake or make raise)."""
+    cls = type(exc)
     for kind in HTTP_ERROR_KINDS:
         base = kind.base()
-        if base is not None and isinstance(exc, base):
+        if base is not None and issubclass(cls, base):
             return kind
     return None
 

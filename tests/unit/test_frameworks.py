@@ -176,6 +176,17 @@ def test_a_lookalike_class_is_not_a_framework_exception():
     assert faults.copied_headers(exc) == []
 
 
+class FakesItsClass(Exception):
+    @property
+    def __class__(self):
+        raise RuntimeError("no class")
+
+
+def test_an_exception_faking_its_class_is_judged_by_its_real_class():
+    fault = faults.build_fault(FakesItsClass("x"))
+    assert fault.status == 500 and faults.http_error_kind(FakesItsClass()) is None
+
+
 def test_the_kinds_table_has_one_row_per_framework():
     assert [kind.name for kind in faults.HTTP_ERROR_KINDS] == ["webob", "werkzeug", "falcon"]
     assert faults.http_error_kind(webob.exc.HTTPConflict()).name == "webob"
