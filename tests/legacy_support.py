@@ -288,6 +288,15 @@ def _task(event_type, **overrides):
     return emit
 
 
+def _api_fault(conf):
+    # The versioned api.fault sample's request, through a real FaultWrapper.
+    from tests.unit.test_objects_samples import send_sample_fault
+
+    conf.set_override("notify_api_faults", True, group="notifications")
+    conf.set_override("host", HOST, group="notifications")
+    send_sample_fault(conf)
+
+
 #: sample file stem -> how the library emits it (the trigger documented in the docs).
 SCENARIOS = {
     "compute.instance.update": _update,
@@ -310,6 +319,7 @@ SCENARIOS = {
     "task.processing": _task("task.processing", expires_at=None),
     "task.success": _task("task.success", status="success"),
     "task.failure": _task("task.failure", status="failure"),
+    "api.fault": _api_fault,
 }
 
 

@@ -140,17 +140,23 @@ NOW: Any = object()
 
 
 class TimeFormat(NamedTuple):
-    """How one reference writes one time: ``write(naive_utc)``, and what it sends for none."""
+    """How one reference writes one time: ``write(naive_utc)``, what it sends for none,
+    an example and the regular expression of what it writes (for the JSON Schemas)."""
 
     write: Callable[[datetime.datetime], str]
     null: Any
     example: str
+    pattern: str
 
 
-NOVA_ISOTIME = TimeFormat(_nova_strtime, "", "2026-11-02T08:00:42.500000")
-NOVA_CREATED = TimeFormat(_nova_str_aware, "", "2026-11-02 08:00:00+00:00")
-NOVA_STR = TimeFormat(_nova_str, "", "2026-11-01 00:00:00")
-GLANCE_ISOTIME = TimeFormat(_glance_isotime, NOW, "2026-10-01T09:00:00Z")
+NOVA_ISOTIME = TimeFormat(_nova_strtime, "", "2026-11-02T08:00:42.500000",
+                          r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$")
+NOVA_CREATED = TimeFormat(_nova_str_aware, "", "2026-11-02 08:00:00+00:00",
+                          r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{6})?\+00:00$")
+NOVA_STR = TimeFormat(_nova_str, "", "2026-11-01 00:00:00",
+                      r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{6})?$")
+GLANCE_ISOTIME = TimeFormat(_glance_isotime, NOW, "2026-10-01T09:00:00Z",
+                            r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 #: Every time in a legacy payload, per (family, field): how the reference code writes
 #: it. ``compute.instance`` is every ``compute.instance.*`` payload (Nova's

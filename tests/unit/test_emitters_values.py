@@ -179,3 +179,14 @@ def test_legacy_primitive_converts_datetimes_at_any_depth():
         "d": "keep",
         "e": 1,
     }
+
+
+def test_every_row_writes_what_its_pattern_says():
+    import re
+
+    for moment in (datetime.datetime(2026, 11, 2, 8, 0, 42, 500000),
+                   datetime.datetime(2026, 11, 1)):
+        for (family, name), time_format in LEGACY_TIMESTAMPS.items():
+            written = timestamp(family, name, moment)
+            assert re.match(time_format.pattern, written), (family, name, written)
+            assert re.match(time_format.pattern, time_format.example)
