@@ -40,6 +40,7 @@ NOVA_STRTIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 #: Glance's ``glance.common.timeutils.isotime`` for a UTC time, without subseconds.
 GLANCE_ISOTIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
+
 def field(obj: Any, name: str, default: Any = None) -> Any:
     """``obj[name]`` for mappings, ``obj.name`` otherwise; ``default`` when absent.
 

@@ -190,3 +190,18 @@ def test_every_row_writes_what_its_pattern_says():
             written = timestamp(family, name, moment)
             assert re.match(time_format.pattern, written), (family, name, written)
             assert re.match(time_format.pattern, time_format.example)
+
+
+@pytest.mark.parametrize("moment", [
+    datetime.datetime(2026, 11, 2, 8, 0, 42, 500000),
+    datetime.datetime(2026, 11, 2, 8, 0, 42),
+    datetime.datetime(1999, 12, 31, 23, 59, 59, 999999),
+])
+def test_written_exactly_as_the_references_strftime(moment):
+    """Nova's utils.strtime and Glance's isotime are strftime calls: same strings."""
+    from faultwrap.emitters.values import GLANCE_ISOTIME_FORMAT, NOVA_STRTIME_FORMAT
+
+    assert timestamp("compute.instance", "launched_at", moment) == moment.strftime(
+        NOVA_STRTIME_FORMAT)
+    assert timestamp("image", "created_at", moment) == moment.strftime(GLANCE_ISOTIME_FORMAT)
+    assert timestamp("compute.instance.exists", "audit_period_ending", moment) == str(moment)
