@@ -1,4 +1,4 @@
-"""Request ids and the oslo.context of a WSGI request, for fault reports.
+"""Request ids and the oslo.context of a WSGI request; the envelope's context.
 
 FaultWrapper usually sits outside the auth filters (so that their exceptions are
 caught): when it looks at the environ after the app ran, keystonemiddleware has
@@ -8,6 +8,7 @@ already put the identity headers into the same environ dict, so
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import MutableMapping
 from typing import Any
@@ -73,3 +74,53 @@ def request_context(environ: MutableMapping[str, Any]) -> oslo_context.RequestCo
         return oslo_context.RequestContext(is_admin=True, overwrite=False)
     finally:
         store.context = previous
+
+
+# -- the envelope's context ---------------------------------------------------------
+
+#: What Nova's ``RequestContext.to_dict()`` adds to oslo.context's keys that
+#: consumers read: Ceilometer's default ``user_id``/``project_id`` event traits read
+#: ``_context_user_id``/``_context_project_id``; oslo.context only has ``user``.
+NOVA_CONTEXT_KEYS = ("user_id", "project_id", "user_name", "project_name")
+
+
+class NovaContextKeys:
+    """Mixin: ``to_dict()`` also carries :data:`NOVA_CONTEXT_KEYS`, as Nova's does.
+
+    A key the context's own ``to_dict()`` already has (a service's own context, e.g.
+    Nova's) is left as it is.
+    """
+
+    def to_dict(self) -> dict[str, Any]:
+        values = super().to_dict()  # type: ignore[misc]
+        for key in NOVA_CONTEXT_KEYS:
+            if values.get(key) is None:
+                values[key] = getattr(self, key, None)
+        return values
+
+
+@functools.lru_cache(maxsize=64)
+def _with_nova_keys_class(cls: type) -> type:
+    """``cls`` extended with :class:`NovaContextKeys` (one class per context class)."""
+    if issubclass(cls, NovaContextKeys):
+        return cls
+    return type(cls.__name__, (NovaContextKeys, cls), {"__module__": cls.__module__})
+
+
+def with_nova_keys(redacted: Any) -> Any:
+    """The redacted context for the envelope, its ``to_dict()`` with Nova's keys added.
+
+    oslo.messaging sends ``ctxt.to_dict()`` as ``_context_<key>``. ``redacted`` must be
+    a context faultwrap owns (``redacted_copy()``'s result): its class is extended in
+    place, so it stays an instance of the caller's context class, and its
+    ``redacted_copy()`` keeps the keys. Redaction is unchanged: only ids and names are
+    added, never a token. Anything that is not an oslo.context RequestContext is
+    returned as it is.
+    """
+    if not isinstance(redacted, oslo_context.RequestContext):
+        return redacted
+    try:
+        redacted.__class__ = _with_nova_keys_class(type(redacted))
+    except TypeError:  # a class with its own __slots__ layout: leave it as it is
+        LOG.debug("faultwrap: cannot add Nova's keys to %s", type(redacted).__name__)
+    return redacted

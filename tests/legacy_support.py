@@ -119,7 +119,16 @@ def make_instance(**overrides) -> dict:
         "progress": 0,
         "access_ip_v4": "192.168.1.3",
         "access_ip_v6": None,
-        "system_metadata": {"image_min_disk": "1", "image_container_format": "bare", "owner": "x"},
+        # As Nova stores them at boot: the image's properties with an image_ prefix,
+        # base_image_ref always among them (Ceilometer's image_ref metadata reads it).
+        "system_metadata": {
+            "image_base_image_ref": "155d900f-4e14-4e4c-a73d-069cbf4541e6",
+            "image_min_disk": "1",
+            "image_min_ram": "0",
+            "image_disk_format": "qcow2",
+            "image_container_format": "bare",
+            "owner": "x",
+        },
         "metadata": {"role": "web"},
         "bandwidth": {"private": {"bw_in": 1024, "bw_out": 2048}},
         "network_info": network_info(),
@@ -181,7 +190,6 @@ def make_task(**overrides) -> dict:
 SAMPLES = pathlib.Path(__file__).resolve().parents[1] / "docs" / "notification_samples" / "legacy"
 HOST = "host1"
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-LEGACY_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$")
 ENVELOPE_KEYS = {"event_type", "priority", "publisher_id", "payload"}
 
 
@@ -210,6 +218,34 @@ def _usage(suffix, **kwargs):
             _compute(conf), None, make_instance(), suffix, **kwargs)
 
     return emit
+
+
+#: What Nova's compute manager passes with each suffix (``nova/compute/manager.py``);
+#: a suffix not listed here is sent with the instance alone.
+USAGE_CALLS = {
+    "create.start": {"extra_usage_info": {"image_name": "cirros"}},
+    "create.end": {"network_info": network_info(), "extra_usage_info": {"message": "Success"}},
+    "create.error": {"fault": ServiceError("Flavor's disk is too small for image", 400),
+                     "extra_usage_info": {"image_name": "cirros"}},
+    "create_ip.end": {"network_info": network_info()},
+    "delete_ip.end": {"network_info": network_info()},
+    "reboot.error": {"fault": ServiceError("Cannot reboot instance: it is locked", 409)},
+    "rebuild.start": {"extra_usage_info": {"image_name": "cirros"}},
+    "rebuild.end": {"network_info": network_info(),
+                    "extra_usage_info": {"image_name": "cirros"}},
+    "rebuild.error": {"fault": ServiceError("Image is not active", 400)},
+    "rescue.start": {"network_info": network_info(),
+                     "extra_usage_info": {"rescue_image_name": "cirros-rescue"}},
+    "rescue.end": {"network_info": network_info(),
+                   "extra_usage_info": {"rescue_image_name": "cirros-rescue"}},
+    "unrescue.start": {"network_info": network_info()},
+    "unrescue.end": {"network_info": network_info()},
+    "resize.prep.end": {"extra_usage_info": {"new_instance_type": "m1.small",
+                                             "new_instance_type_id": 2}},
+    "resize.error": {"fault": ServiceError("No valid host was found.", 500)},
+    "volume.attach": {"extra_usage_info": {"volume_id": "e3b8d6b4-3d6a-4c1d-9d0b-5f6b1c2d3e4f"}},
+    "volume.detach": {"extra_usage_info": {"volume_id": "e3b8d6b4-3d6a-4c1d-9d0b-5f6b1c2d3e4f"}},
+}
 
 
 def _exists(conf):
@@ -252,18 +288,24 @@ def _task(event_type, **overrides):
     return emit
 
 
+def _api_fault(conf):
+    # The versioned api.fault sample's request, through a real FaultWrapper.
+    from tests.unit.test_objects_samples import send_sample_fault
+
+    conf.set_override("notify_api_faults", True, group="notifications")
+    conf.set_override("host", HOST, group="notifications")
+    send_sample_fault(conf)
+
+
 #: sample file stem -> how the library emits it (the trigger documented in the docs).
 SCENARIOS = {
     "compute.instance.update": _update,
-    "compute.instance.create.start": _usage("create.start",
-                                            extra_usage_info={"image_name": "cirros"}),
-    "compute.instance.create.end": _usage(
-        "create.end", network_info=make_instance()["network_info"],
-        extra_usage_info={"message": "Success"}),
-    "compute.instance.create.error": _usage(
-        "create.error", fault=ServiceError("Flavor's disk is too small for image", 400),
-        extra_usage_info={"image_name": "cirros"}),
-    "compute.instance.delete.end": _usage("delete.end"),
+    **{
+        event_type: _usage(event_type.removeprefix("compute.instance."),
+                           **USAGE_CALLS.get(event_type.removeprefix("compute.instance."), {}))
+        for event_type in sorted(legacy.COMPUTE_INSTANCE_EVENT_TYPES)
+        if event_type not in ("compute.instance.update", "compute.instance.exists")
+    },
     "compute.instance.exists": _exists,
     "image.create": _image("image.create"),
     "image.prepare": _image("image.prepare", backend="ceph"),
@@ -273,10 +315,11 @@ SCENARIOS = {
     "image.update": _image("image.update"),
     "image.delete": _image_delete,
     "image.send": _image_send,
-    "task.run": _task("task.run", status="pending"),
-    "task.processing": _task("task.processing"),
+    "task.run": _task("task.run", status="pending", expires_at=None),
+    "task.processing": _task("task.processing", expires_at=None),
     "task.success": _task("task.success", status="success"),
     "task.failure": _task("task.failure", status="failure"),
+    "api.fault": _api_fault,
 }
 
 
@@ -310,11 +353,9 @@ def mismatch(expected, actual, path="$"):
                 return f"{path}: no item matches {item!r} in {actual!r}"
             del remaining[index]
         return None
-    if isinstance(expected, str):
-        for shape in (UUID_RE, LEGACY_TIME_RE):
-            if shape.match(expected):
-                ok = isinstance(actual, str) and shape.match(actual)
-                return None if ok else f"{path}: {actual!r} is not shaped like {expected!r}"
+    if isinstance(expected, str) and UUID_RE.match(expected):
+        ok = isinstance(actual, str) and UUID_RE.match(actual)
+        return None if ok else f"{path}: {actual!r} is not shaped like {expected!r}"
     if type(expected) is not type(actual) or expected != actual:
         return f"{path}: expected {expected!r}, got {actual!r}"
     return None

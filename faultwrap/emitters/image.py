@@ -1,18 +1,21 @@
 """Glance's legacy ``image.*`` and ``task.*`` notifications.
 
 Publisher ``image.<host>`` (Glance's ``default_publisher_id`` form). Payloads follow
-Glance's notifications document: image events carry the image metadata
+Glance's code (``glance/notifier.py``), which is what consumers parse, where its
+notifications document differs: image events carry the image metadata
 (``format_image_notification``'s keys; never ``location``, which may hold
-credentials), ``image.send`` the transfer, task events the task; WARN and ERROR
-events of either family carry a text message (:func:`notify_message`).
+credentials), ``image.send`` the transfer, task events the task
+(``format_task_notification``'s keys); WARN and ERROR events of either family carry
+a text message (:func:`notify_message`). Times are written as Glance writes them
+(``values.LEGACY_TIMESTAMPS``: ``2026-10-01T09:00:00Z``).
 
 Read from the caller's image (dict or object): ``image_id`` (else ``id``), ``name``,
 ``status``, ``created_at``, ``updated_at``, ``min_disk``, ``min_ram``, ``protected``,
 ``checksum``, ``owner``, ``disk_format``, ``container_format``, ``size``,
 ``virtual_size``, ``visibility`` (else ``is_public``), ``extra_properties`` (else
 ``properties``), ``tags``. From a task: ``task_id`` (else ``id``), ``owner``,
-``task_type`` (else ``type``), ``status``, ``task_input`` (else ``input``), ``result``,
-``message``, ``expires_at``, ``created_at``, ``updated_at``. From the context (for
+``type`` (else ``task_type``), ``status``, ``result``, ``message``, ``expires_at``,
+``created_at``, ``updated_at``. From the context (for
 ``image.send``): ``project_id`` (else ``tenant``) and ``user_id`` (else ``user``).
 """
 
@@ -24,7 +27,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from oslo_config import cfg
-from oslo_serialization import jsonutils
 
 from faultwrap import notifier as fw_notifier
 from faultwrap import scrub
@@ -34,8 +36,8 @@ from faultwrap.emitters.values import (
     as_mapping,
     field,
     first_field,
-    legacy_timestamp,
     mask_secrets,
+    timestamp,
     utcnow,
 )
 
@@ -82,8 +84,8 @@ def image_payload(image: Any) -> dict[str, Any]:
         "id": first_field(image, ("image_id", "id")),
         "name": field(image, "name"),
         "status": field(image, "status"),
-        "created_at": legacy_timestamp(field(image, "created_at")),
-        "updated_at": legacy_timestamp(field(image, "updated_at")),
+        "created_at": timestamp("image", "created_at", field(image, "created_at")),
+        "updated_at": timestamp("image", "updated_at", field(image, "updated_at")),
         "min_disk": field(image, "min_disk"),
         "min_ram": field(image, "min_ram"),
         "protected": field(image, "protected"),
@@ -196,7 +198,7 @@ def notify_image_delete(
     def build() -> dict[str, Any]:
         payload = image_payload(image)
         payload["deleted"] = True
-        payload["deleted_at"] = legacy_timestamp(utcnow())
+        payload["deleted_at"] = timestamp("image", "deleted_at", utcnow())
         return payload
 
     return _emit(context, "image.delete", "info", build, conf, host)
@@ -371,34 +373,28 @@ class ImageSendIterator:
 # -- task.* ----------------------------------------------------------------------------
 
 
-def _task_input(value: Any) -> dict[str, Any]:
-    if isinstance(value, (str, bytes)):
-        try:
-            value = jsonutils.loads(value)
-        except ValueError:
-            return {}
-    return mask_secrets(as_mapping(value))
-
-
 def task_payload(event_type: str, task: Any) -> dict[str, Any]:
-    """The documented task keys, with Glance's per-event rules.
+    """Glance's ``format_task_notification`` keys, with faultwrap's per-event values.
 
-    ``result`` is the task's result (a dict) for ``task.success`` only, else None;
-    ``message`` is the task's (masked) message for ``task.failure`` only, else None.
-    ``task_input`` is sent masked (secret-named keys, credentials in strings); Glance
-    left it out entirely for fear of secrets.
+    The keys and formats are Glance's code's (``id``, ``type``, ... ``deleted_at``),
+    not its document's (``task_id``, ``task_type``, ``task_input``): consumers read
+    the code's. The task input is never sent (Glance leaves it out: it may hold
+    credentials). Glance always sends ``result`` and ``message`` as None; we send the
+    task's result (masked) for ``task.success`` and its message (masked) for
+    ``task.failure``, None otherwise, so a consumer learns why a task failed.
     """
     payload = {
-        "task_id": first_field(task, ("task_id", "id")),
-        "owner": field(task, "owner"),
-        "task_type": first_field(task, ("task_type", "type")),
+        "id": first_field(task, ("task_id", "id")),
+        "type": first_field(task, ("type", "task_type")),
         "status": field(task, "status"),
-        "task_input": _task_input(first_field(task, ("task_input", "input"))),
         "result": None,
+        "owner": field(task, "owner"),
         "message": None,
-        "expires_at": legacy_timestamp(field(task, "expires_at")),
-        "created_at": legacy_timestamp(field(task, "created_at")),
-        "updated_at": legacy_timestamp(field(task, "updated_at")),
+        "expires_at": timestamp("task", "expires_at", field(task, "expires_at")),
+        "created_at": timestamp("task", "created_at", field(task, "created_at")),
+        "updated_at": timestamp("task", "updated_at", field(task, "updated_at")),
+        "deleted": False,
+        "deleted_at": None,
     }
     if event_type == "task.success":
         payload["result"] = mask_secrets(as_mapping(field(task, "result")))

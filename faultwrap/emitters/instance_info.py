@@ -10,7 +10,8 @@ each falls back to the instance's own ``instance_type``, ``instance_type_id``,
 ``instance_flavor_id``, ``memory_mb``, ``vcpus``, ``root_gb``, ``ephemeral_gb``),
 ``architecture``, ``host``, ``node``, ``availability_zone``, ``cell_name``,
 ``created_at``, ``terminated_at``, ``deleted_at``, ``launched_at``, ``image_ref_url``
-(else ``image_ref``), ``os_type``, ``kernel_id``, ``ramdisk_id``, ``vm_state``,
+(else ``image_ref``, made a URL with the image service's base URL when one is known),
+``os_type``, ``kernel_id``, ``ramdisk_id``, ``vm_state``,
 ``task_state``, ``progress``, ``access_ip_v4``, ``access_ip_v6``, ``system_metadata``
 (its ``image_*`` keys become ``image_meta``), ``metadata``, ``bandwidth`` and
 ``network_info`` (else ``info_cache.network_info``).
@@ -19,8 +20,11 @@ each falls back to the instance's own ``instance_type``, ``instance_type_id``,
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from oslo_config import cfg
 
 from faultwrap import scrub
 from faultwrap.emitters.values import (
@@ -29,9 +33,12 @@ from faultwrap.emitters.values import (
     as_mapping,
     field,
     first_field,
-    legacy_timestamp,
     mask_secrets,
+    timestamp,
 )
+
+#: The family of these payloads in ``values.LEGACY_TIMESTAMPS``.
+FAMILY = "compute.instance"
 
 #: Every key :func:`info_from_instance` returns (``fixed_ips`` only with network info).
 INSTANCE_INFO_KEYS = (
@@ -151,18 +158,52 @@ def bandwidth(instance: Any) -> dict[str, dict[str, int]]:
     return result
 
 
-def _image_ref_url(instance: Any) -> str:
-    ref = first_field(instance, ("image_ref_url", "image_ref"))
-    return "" if ref is None else scrub.mask_url(ref)
+#: A version at the end of an image endpoint: Nova strips it (``/v2``, ``/v2.1/``).
+_VERSION_SUFFIX = re.compile(r"/v\d+(\.\d+)?/?$")
+
+
+def image_ref_url(image_ref: Any, image_service_url: str | None = None) -> str:
+    """Nova's ``image_ref_url``: ``<image service URL>/images/<image id>``.
+
+    As Nova's ``glance.API.generate_image_url`` with the version suffix stripped
+    from the endpoint (Nova leaves ``//images`` after a catalog URL ending in
+    ``/v2``; we do not). Without a base URL it is the bare image id, as Nova sends
+    when it cannot find Glance. A ref that already is a URL is kept. Credentials in
+    either URL are masked.
+    """
+    ref = "" if image_ref is None else scrub.to_text(image_ref)
+    if image_service_url and "://" not in ref:
+        base = _VERSION_SUFFIX.sub("", scrub.to_text(image_service_url).strip()).rstrip("/")
+        ref = f"{base}/images/{ref}"
+    return scrub.mask_url(ref) if ref else ""
+
+
+def configured_image_service_url(conf: Any) -> str | None:
+    """The image service base URL from the configuration, if the option is there.
+
+    TODO(lead): register ``[notifications] image_service_url`` (StrOpt, default None)
+    in faultwrap/conf.py; until then this finds no option and returns None.
+    """
+    try:
+        value = conf.notifications.image_service_url
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError, AttributeError):
+        return None
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def info_from_instance(
-    instance: Any, network_info: Any = None, **overrides: Any
+    instance: Any,
+    network_info: Any = None,
+    *,
+    image_service_url: str | None = None,
+    **overrides: Any,
 ) -> dict[str, Any]:
     """The legacy instance payload; ``overrides`` replace keys at the end.
 
     ``fixed_ips`` is present only when ``network_info`` is given (not None), as in
-    Nova. Timestamps are in the legacy format, ``''`` when unset.
+    Nova. Timestamps are written as Nova writes each (``LEGACY_TIMESTAMPS``), ``''``
+    when unset. ``image_service_url`` makes ``image_ref_url`` a URL (see
+    :func:`image_ref_url`).
     """
     flavor = field(instance, "flavor")
     root_gb = as_int(_flavor_value(instance, flavor, "root_gb", "root_gb"), 0)
@@ -189,11 +230,13 @@ def info_from_instance(
         "node": field(instance, "node"),
         "availability_zone": field(instance, "availability_zone"),
         "cell_name": _text_or_empty(field(instance, "cell_name")),
-        "created_at": legacy_timestamp(field(instance, "created_at"), ""),
-        "terminated_at": legacy_timestamp(field(instance, "terminated_at"), ""),
-        "deleted_at": legacy_timestamp(field(instance, "deleted_at"), ""),
-        "launched_at": legacy_timestamp(field(instance, "launched_at"), ""),
-        "image_ref_url": _image_ref_url(instance),
+        "created_at": timestamp(FAMILY, "created_at", field(instance, "created_at")),
+        "terminated_at": timestamp(FAMILY, "terminated_at", field(instance, "terminated_at")),
+        "deleted_at": timestamp(FAMILY, "deleted_at", field(instance, "deleted_at")),
+        "launched_at": timestamp(FAMILY, "launched_at", field(instance, "launched_at")),
+        "image_ref_url": image_ref_url(
+            first_field(instance, ("image_ref_url", "image_ref")), image_service_url
+        ),
         "os_type": field(instance, "os_type"),
         "kernel_id": field(instance, "kernel_id"),
         "ramdisk_id": field(instance, "ramdisk_id"),

@@ -22,8 +22,13 @@ from oslo_config import cfg
 from faultwrap import notifier as fw_notifier
 from faultwrap.emitters import legacy
 from faultwrap.emitters.audit_period import audit_period_bounds
-from faultwrap.emitters.instance_info import bandwidth, info_from_instance, instance_network_info
-from faultwrap.emitters.values import MISSING, field, legacy_timestamp
+from faultwrap.emitters.instance_info import (
+    bandwidth,
+    configured_image_service_url,
+    info_from_instance,
+    instance_network_info,
+)
+from faultwrap.emitters.values import MISSING, field, timestamp
 
 EVENT_TYPE = "compute.instance.update"
 
@@ -153,14 +158,17 @@ def update_payload(
     else:
         old_task = new_task = current_task
     begin, end = audit_period_bounds(current_period=True, conf=conf)
-    payload = info_from_instance(instance, instance_network_info(instance) or [])
+    payload = info_from_instance(
+        instance, instance_network_info(instance) or [],
+        image_service_url=configured_image_service_url(conf),
+    )
     payload.update(
         old_state=old_vm,
         state=new_vm,
         old_task_state=old_task,
         new_task_state=new_task,
-        audit_period_beginning=legacy_timestamp(begin),
-        audit_period_ending=legacy_timestamp(end),
+        audit_period_beginning=timestamp(EVENT_TYPE, "audit_period_beginning", begin),
+        audit_period_ending=timestamp(EVENT_TYPE, "audit_period_ending", end),
         bandwidth=bandwidth(instance),
     )
     if old_display_name is not MISSING:

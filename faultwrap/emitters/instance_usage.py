@@ -15,8 +15,14 @@ from faultwrap import notifier as fw_notifier
 from faultwrap import scrub
 from faultwrap.emitters import legacy
 from faultwrap.emitters.audit_period import audit_period_bounds
-from faultwrap.emitters.instance_info import bandwidth, info_from_instance
-from faultwrap.emitters.values import as_int, field, legacy_timestamp
+from faultwrap.emitters.instance_info import (
+    bandwidth,
+    configured_image_service_url,
+    info_from_instance,
+)
+from faultwrap.emitters.values import as_int, field, timestamp
+
+EXISTS = "compute.instance.exists"
 
 #: Fault messages are cut to this, as Nova's instance fault column is.
 FAULT_MESSAGE_LIMIT = 255
@@ -69,6 +75,13 @@ def fault_payload(fault: Any) -> dict[str, Any]:
     }
 
 
+def _notifier_conf(notifier: Any, conf: cfg.ConfigOpts | None) -> Any:
+    """``conf``, else the configuration of the faultwrap notifier given, else cfg.CONF."""
+    if conf is None and notifier is not None:
+        conf = getattr(getattr(notifier, "core", None), "conf", None)
+    return legacy.legacy_conf(conf)
+
+
 def _usage_notifier(notifier: Any, conf: cfg.ConfigOpts | None) -> Any:
     return notifier if notifier is not None else fw_notifier.get_notifier("compute", conf=conf)
 
@@ -97,7 +110,10 @@ def notify_about_instance_usage(
     priority = "error" if suffix.endswith("error") else "info"
 
     def build() -> dict[str, Any]:
-        payload = info_from_instance(instance, network_info)
+        payload = info_from_instance(
+            instance, network_info,
+            image_service_url=configured_image_service_url(_notifier_conf(notifier, conf)),
+        )
         if isinstance(extra_usage_info, Mapping):
             # update(), not **: a non-string key must not cost the whole notification.
             payload.update(extra_usage_info)
@@ -130,16 +146,14 @@ def notify_usage_exists(
     instances existed in the period (Nova: ``instance_usage_audit``).
     """
     try:
-        if conf is None and notifier is not None:
-            conf = getattr(getattr(notifier, "core", None), "conf", None)
-        conf = legacy.legacy_conf(conf)
+        conf = _notifier_conf(notifier, conf)
         begin, end = audit_period_bounds(current_period=current_period, conf=conf)
     except Exception as exc:  # noqa: BLE001 - never fails the audit task
         legacy.log_failure("compute.instance.exists", exc)
         return False
     extra: dict[str, Any] = {
-        "audit_period_beginning": legacy_timestamp(begin),
-        "audit_period_ending": legacy_timestamp(end),
+        "audit_period_beginning": timestamp(EXISTS, "audit_period_beginning", begin),
+        "audit_period_ending": timestamp(EXISTS, "audit_period_ending", end),
         "bandwidth": bandwidth(instance),
     }
     if isinstance(extra_usage_info, Mapping):

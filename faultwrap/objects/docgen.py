@@ -113,10 +113,15 @@ Design choices
   one of ``vcpus``, ``memory_mb``, ``local_gb``, ``vcpus_used``, ``local_gb_used``,
   ``hypervisor_hostname``, ``disk_available_least``, ``running_vms`` or
   ``current_workload`` changed (the approved Nova spec's list).
-* The baremetal payloads carry a documented subset of Ironic's node fields:
-  identity, power, provisioning and maintenance state. ``driver_info``,
-  ``instance_info``, ``properties`` and ``extra`` are left out because they can
-  hold credentials. Their versions are faultwrap's own, starting at 1.0.
+* The baremetal payloads are Ironic's own as its current release (39.0.0) defines
+  them: ``NodeSetPowerStatePayload`` and ``NodeCorrectedPowerStatePayload`` 1.17,
+  every one of ``NodePayload``'s 47 node fields with Ironic's types and
+  nullability (``traits`` as the list of trait names, free-form dicts as ``{}``
+  when unset), so a consumer of today's Ironic loads them with every field set.
+  Like Ironic's, they leave out ``driver_info``, ``instance_info`` and
+  ``driver_internal_info`` (credentials); faultwrap also masks secret-named keys
+  and URL credentials in ``extra``, ``properties``, ``clean_step`` and
+  ``deploy_step``, which Ironic sends as they are.
 * The emitters (``faultwrap.emitters.service``, ``.compute_node``, ``.baremetal``)
   take the object before and after a change, as plain dicts or any object with
   attributes, and send create, update (only if a watched field changed) or delete.

@@ -9,8 +9,10 @@ that fail when the value is assigned.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from oslo_versionedobjects import fields
@@ -161,3 +163,32 @@ class StrictUUID(fields.FieldType):
 
 class UUIDField(fields.AutoTypedField):
     AUTO_TYPE = StrictUUID()
+
+
+class FlexibleDict(fields.FieldType):
+    """A free-form dict, as Ironic's ``FlexibleDictField`` (node ``extra``,
+    ``properties``, clean and deploy steps): any mapping, or a JSON object string."""
+
+    def coerce(self, obj: Any, attr: str, value: Any) -> dict:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValueError(f"field {attr}: not a JSON object") from None
+        if not isinstance(value, Mapping):
+            raise TypeError(f"field {attr}: a {type(value).__name__}, not a mapping")
+        return dict(value)
+
+    def get_schema(self) -> dict[str, Any]:
+        return {"type": ["object"]}
+
+
+class FlexibleDictField(fields.AutoTypedField):
+    """None becomes ``{}`` when nullable, as in Ironic: its payloads never carry null."""
+
+    AUTO_TYPE = FlexibleDict()
+
+    def _null(self, obj: Any, attr: str) -> Any:
+        if self.nullable:
+            return {}
+        return super()._null(obj, attr)

@@ -47,6 +47,8 @@ def type_schema(field_type: Any) -> dict[str, Any]:
         return {"type": "boolean"}
     if isinstance(field_type, ovo_fields.List):
         return {"type": "array", "items": field_schema(field_type._element_type)}
+    if isinstance(field_type, fw_fields.FlexibleDict):
+        return {"type": "object"}
     if isinstance(field_type, ovo_fields.Dict):
         return {"type": "object", "additionalProperties": field_schema(field_type._element_type)}
     if isinstance(field_type, ovo_fields.Object):

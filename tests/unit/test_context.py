@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import webob
 from oslo_context import context as oslo_context
 
@@ -72,3 +73,107 @@ def test_broken_environ_falls_back_to_current_then_empty():
     empty = context.request_context(ExplodingEnviron())
     assert empty.is_admin and empty.user_id is None
     assert oslo_context.get_current() is None
+
+
+# -- the envelope's context: Nova's keys ----------------------------------------------
+
+
+def _user_context(**kwargs) -> oslo_context.RequestContext:
+    values = {
+        "request_id": "req-env", "user_id": "u-1", "project_id": "p-1",
+        "user_name": "alice", "project_name": "demo", "auth_token": "tok-secret",
+        "roles": ["member"],
+    }
+    values.update(kwargs)
+    return oslo_context.RequestContext(overwrite=False, **values)
+
+
+@pytest.fixture(autouse=True)
+def _no_current_context_left():
+    """oslo.context makes a new context current when none is: put the store back."""
+    store = oslo_context._request_store
+    previous = getattr(store, "context", None)
+    yield
+    store.context = previous
+
+
+def test_with_nova_keys_adds_user_id_and_project_id_to_the_redacted_dict():
+    original = _user_context()
+    sent = context.with_nova_keys(original.redacted_copy())
+    values = sent.to_dict()
+    assert values["user_id"] == "u-1" and values["project_id"] == "p-1"
+    assert values["user_name"] == "alice" and values["project_name"] == "demo"
+    # oslo.context's own keys are all still there, the token still redacted.
+    assert set(original.to_dict()) <= set(values)
+    assert values["user"] == "u-1" and values["request_id"] == "req-env"
+    assert values["auth_token"] is None and "tok-secret" not in repr(values)
+    assert isinstance(sent, oslo_context.RequestContext)
+    assert "user_id" not in original.to_dict()  # the caller's context is untouched
+    # A further redacted copy (oslo.messaging makes one) keeps the keys.
+    assert sent.redacted_copy().to_dict()["user_id"] == "u-1"
+
+
+def test_with_nova_keys_on_a_context_without_identity_sends_nulls():
+    sent = context.with_nova_keys(oslo_context.RequestContext(overwrite=False))
+    values = sent.to_dict()
+    assert all(values[key] is None for key in context.NOVA_CONTEXT_KEYS)
+
+
+class ServiceContext(oslo_context.RequestContext):
+    """A service's own context class, with its own to_dict keys (as Nova's or Glance's)."""
+
+    def to_dict(self):
+        values = super().to_dict()
+        values.update(owner_is_tenant=True, user_id="as-the-service-says")
+        return values
+
+
+def test_with_nova_keys_keeps_a_service_contexts_class_and_keys():
+    sent = context.with_nova_keys(
+        ServiceContext(user_id="u-9", project_id="p-9", overwrite=False).redacted_copy())
+    assert isinstance(sent, ServiceContext)
+    values = sent.to_dict()
+    assert values["owner_is_tenant"] is True
+    assert values["user_id"] == "as-the-service-says"  # the service's own value wins
+    assert values["project_id"] == "p-9"
+    assert type(context.with_nova_keys(sent)) is type(sent)  # extended once only
+
+
+def test_with_nova_keys_leaves_other_objects_alone():
+    marker = object()
+    assert context.with_nova_keys(marker) is marker
+    assert context.with_nova_keys(None) is None
+
+
+def hooked_safe_context(original):
+    """``notifier.safe_context`` with the hook the notifier is to call."""
+
+    def safe_context(ctxt=None):
+        return context.with_nova_keys(original(ctxt))
+
+    return safe_context
+
+
+def test_user_id_reaches_the_driver_with_the_hook(conf, notifications, monkeypatch):
+    """What the ``test`` driver receives is what messagingv2 packs as _context_<key>
+    (``ctxt.to_dict()``): with the hook, ``_context_user_id`` is the request's user."""
+    from faultwrap import notifier
+
+    monkeypatch.setattr(notifier, "safe_context", hooked_safe_context(notifier.safe_context))
+    notifier.get_notifier("api", conf=conf).error(_user_context(), "api.fault", {})
+    (sent,) = notifications.contexts
+    wire = {f"_context_{key}": value for key, value in sent.to_dict().items()}
+    assert wire["_context_user_id"] == "u-1"
+    assert wire["_context_project_id"] == "p-1"
+    assert wire["_context_user"] == "u-1"
+    assert wire["_context_auth_token"] is None
+
+
+@pytest.mark.xfail(strict=True, reason="lead: notifier.safe_context must return "
+                   "context.with_nova_keys(...); remove this marker with that hook")
+def test_user_id_reaches_the_driver(conf, notifications):
+    from faultwrap import notifier
+
+    notifier.get_notifier("api", conf=conf).error(_user_context(), "api.fault", {})
+    (sent,) = notifications.contexts
+    assert sent.to_dict()["user_id"] == "u-1"

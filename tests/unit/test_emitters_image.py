@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import threading
 
 import pytest
 from oslo_context import context as oslo_context
+from oslo_utils import timeutils
 
 from faultwrap import notifier as fw_notifier
 from faultwrap.emitters import image as emitters
 from faultwrap.emitters import legacy
 from tests.legacy_support import (
+    FROZEN_NOW,
     IMAGE_UUID,
     PROJECT_ID,
     TASK_UUID,
@@ -26,9 +29,11 @@ IMAGE_KEYS = {
     "checksum", "owner", "disk_format", "container_format", "size", "virtual_size",
     "is_public", "visibility", "properties", "tags", "deleted", "deleted_at",
 }  # fmt: skip
+#: Glance's format_task_notification keys (its code, not its document's task_id,
+#: task_type, task_input).
 TASK_KEYS = {
-    "task_id", "owner", "task_type", "status", "task_input", "result", "message",
-    "expires_at", "created_at", "updated_at",
+    "id", "type", "status", "result", "owner", "message", "expires_at", "created_at",
+    "updated_at", "deleted", "deleted_at",
 }  # fmt: skip
 SEND_KEYS = {"image_id", "owner_id", "receiver_tenant_id", "receiver_user_id",
              "destination_ip", "bytes_sent"}
@@ -61,8 +66,9 @@ def test_image_payload_keys_and_values():
         "id": IMAGE_UUID,
         "name": "cirros",
         "status": "active",
-        "created_at": "2026-11-20 09:00:00.000000",
-        "updated_at": "2026-11-20 09:05:00.250000",
+        # glance.common.timeutils.isotime: seconds and 'Z'.
+        "created_at": "2026-11-20T09:00:00Z",
+        "updated_at": "2026-11-20T09:05:00Z",
         "min_disk": 0,
         "min_ram": 0,
         "protected": False,
@@ -190,7 +196,9 @@ def test_image_delete(conf, notifications):
     assert set(payload) == IMAGE_KEYS
     assert payload["id"] == IMAGE_UUID
     assert payload["deleted"] is True
-    assert payload["deleted_at"] == "2026-11-23 15:04:05.123456"
+    assert payload["deleted_at"] == "2026-11-23T15:04:05Z"
+    assert timeutils.parse_isotime(payload["deleted_at"]) == FROZEN_NOW.replace(
+        microsecond=0, tzinfo=datetime.timezone.utc)
     assert payload["status"] == "deleted"
 
 
@@ -440,21 +448,27 @@ def test_task_run_and_processing_have_no_result_or_message(conf, notifications, 
     assert message["publisher_id"] == "image.testhost"
     payload = message["payload"]
     assert payload == {
-        "task_id": TASK_UUID,
-        "owner": PROJECT_ID,
-        "task_type": "import",
+        "id": TASK_UUID,
+        "type": "import",
         "status": "processing",
-        "task_input": {
-            "import_from": "https://user:***@images.example.com/cirros.qcow2",
-            "import_from_format": "qcow2",
-            "image_properties": {"name": "cirros"},
-        },
         "result": None,
+        "owner": PROJECT_ID,
         "message": None,
-        "expires_at": "2026-11-25 09:00:00.000000",
-        "created_at": "2026-11-23 09:00:00.000000",
-        "updated_at": "2026-11-23 09:01:00.000000",
+        "expires_at": "2026-11-25T09:00:00Z",
+        "created_at": "2026-11-23T09:00:00Z",
+        "updated_at": "2026-11-23T09:01:00Z",
+        "deleted": False,
+        "deleted_at": None,
     }
+    assert "hunter2" not in repr(payload)  # the task input is never sent, as in Glance
+
+
+def test_task_without_expiry_has_now_as_glance_isotime_writes_it(conf, notifications):
+    """Glance's isotime(None) is the current time: a Glance consumer never sees null."""
+    emitters.notify_task(None, "task.run", make_task(expires_at=None), conf=conf)
+    payload = only(notifications)["payload"]
+    assert payload["expires_at"] == "2026-11-23T15:04:05Z"
+    assert timeutils.parse_isotime(payload["expires_at"]).tzinfo is not None
 
 
 def test_task_success_has_result_and_no_message(conf, notifications):
@@ -480,12 +494,12 @@ def test_task_weird_inputs(conf, notifications):
     emitters.notify_task(None, "task.run", Obj(input="{not json"), conf=conf)
     emitters.notify_task(None, "task.run", None, conf=conf)
     success, failure, run_bad_json, run_nothing = (m["payload"] for m in notifications.messages)
-    assert success["task_id"] == "t1" and success["task_type"] == "import"
-    assert success["task_input"] == {"import_from": "x", "password": "***"}
+    assert success["id"] == "t1" and success["type"] == "import"
+    assert "input" not in success and "task_input" not in success
     assert success["result"] == {}
     assert failure["message"] == ""
-    assert run_bad_json["task_input"] == {}
-    assert set(run_nothing) == TASK_KEYS and run_nothing["task_id"] is None
+    assert set(run_bad_json) == TASK_KEYS
+    assert set(run_nothing) == TASK_KEYS and run_nothing["id"] is None
 
 
 @pytest.mark.parametrize("event_type", ["task.create", "image.create"])

@@ -7,13 +7,20 @@ import logging
 
 import pytest
 from oslo_config import cfg
+from oslo_utils import timeutils
 
 from faultwrap import conf as fw_conf
 from faultwrap import notifier as fw_notifier
 from faultwrap.emitters import instance as emitters
 from faultwrap.emitters import instance_update
-from faultwrap.emitters.instance_info import INSTANCE_INFO_KEYS, fixed_ips, info_from_instance
+from faultwrap.emitters.instance_info import (
+    INSTANCE_INFO_KEYS,
+    fixed_ips,
+    image_ref_url,
+    info_from_instance,
+)
 from tests.legacy_support import (
+    FROZEN_NOW,
     INSTANCE_UUID,
     PROJECT_ID,
     Obj,
@@ -81,10 +88,10 @@ def test_info_from_instance_maps_every_key():
         "node": "fake-mini",
         "availability_zone": "nova",
         "cell_name": "",
-        "created_at": "2012-10-29 13:42:11.000000",
+        "created_at": "2012-10-29 13:42:11+00:00",
         "terminated_at": "",
         "deleted_at": "",
-        "launched_at": "2012-10-29 13:42:11.000000",
+        "launched_at": "2012-10-29T13:42:11.000000",
         "image_ref_url": "155d900f-4e14-4e4c-a73d-069cbf4541e6",
         "os_type": None,
         "kernel_id": "",
@@ -94,7 +101,13 @@ def test_info_from_instance_maps_every_key():
         "progress": "",
         "access_ip_v4": "192.168.1.3",
         "access_ip_v6": None,
-        "image_meta": {"min_disk": "1", "container_format": "bare"},
+        "image_meta": {
+            "base_image_ref": "155d900f-4e14-4e4c-a73d-069cbf4541e6",
+            "min_disk": "1",
+            "min_ram": "0",
+            "disk_format": "qcow2",
+            "container_format": "bare",
+        },
         "metadata": {"role": "web"},
     }
 
@@ -321,8 +334,10 @@ def test_update_payload_content(vm_state, notifications):
     new = make_instance()
     emitters.send_update(None, make_instance(vm_state="building"), new, conf=vm_state)
     payload = updates(notifications)[0]["payload"]
-    assert payload["audit_period_beginning"] == "2026-11-01 00:00:00.000000"
-    assert payload["audit_period_ending"] == "2026-11-23 15:04:05.123456"
+    # null_safe_isotime in Nova's send_update: parse_strtime reads both.
+    assert payload["audit_period_beginning"] == "2026-11-01T00:00:00.000000"
+    assert payload["audit_period_ending"] == "2026-11-23T15:04:05.123456"
+    assert timeutils.parse_strtime(payload["audit_period_ending"]) == FROZEN_NOW
     assert payload["bandwidth"] == {"private": {"bw_in": 1024, "bw_out": 2048}}
     assert payload["fixed_ips"][0]["address"] == "192.168.1.3"
     assert payload["state_description"] == ""
@@ -482,7 +497,8 @@ def test_usage_event(compute_notifier, notifications):
     payload = message["payload"]
     assert set(payload) == set(INSTANCE_INFO_KEYS) | {"fixed_ips", "message"}
     assert payload["message"] == "Success"
-    assert payload["launched_at"] == "2026-01-01 00:00:00.000000"
+    assert payload["launched_at"] == "2026-01-01T00:00:00.000000"
+    assert timeutils.parse_strtime(payload["launched_at"]) == datetime.datetime(2026, 1, 1)
 
 
 def test_usage_without_network_info_has_no_fixed_ips(compute_notifier, notifications):
@@ -610,10 +626,11 @@ def test_exists_reports_the_last_completed_period(compute_notifier, notification
     [message] = notifications.of_type("compute.instance.exists")
     payload = message["payload"]
     assert message["priority"] == "INFO"
-    assert payload["audit_period_beginning"] == "2026-10-01 00:00:00.000000"
-    assert payload["audit_period_ending"] == "2026-11-01 00:00:00.000000"
+    # str() of Nova's naive bounds in notify_usage_exists.
+    assert payload["audit_period_beginning"] == "2026-10-01 00:00:00"
+    assert payload["audit_period_ending"] == "2026-11-01 00:00:00"
     assert payload["bandwidth"] == {"private": {"bw_in": 1024, "bw_out": 2048}}
-    assert payload["image_meta"] == {"min_disk": "1", "container_format": "bare"}
+    assert payload["image_meta"]["base_image_ref"] == "155d900f-4e14-4e4c-a73d-069cbf4541e6"
     assert set(payload) == set(INSTANCE_INFO_KEYS) | {
         "audit_period_beginning", "audit_period_ending", "bandwidth"}
 
@@ -625,9 +642,9 @@ def test_exists_follows_the_option_and_current_period(conf, compute_notifier, no
                                  extra_usage_info={"note": 1})
     first, second = (m["payload"] for m in notifications.messages)
     assert (first["audit_period_beginning"], first["audit_period_ending"]) == (
-        "2026-11-22 06:00:00.000000", "2026-11-23 06:00:00.000000")
+        "2026-11-22 06:00:00", "2026-11-23 06:00:00")
     assert (second["audit_period_beginning"], second["audit_period_ending"]) == (
-        "2026-11-23 06:00:00.000000", "2026-11-23 15:04:05.123456")
+        "2026-11-23 06:00:00", "2026-11-23 15:04:05.123456")
     assert second["note"] == 1
 
 
@@ -645,3 +662,61 @@ def test_exists_failure_is_swallowed(conf, monkeypatch, notifications):
     monkeypatch.setattr(instance_usage, "audit_period_bounds", broken)
     assert emitters.notify_usage_exists(None, None, make_instance(), conf=conf) is False
     assert notifications.messages == []
+
+
+# -- image_ref_url ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("base", "expected"),
+    [
+        (None, "155d900f-4e14-4e4c-a73d-069cbf4541e6"),
+        ("", "155d900f-4e14-4e4c-a73d-069cbf4541e6"),
+        ("http://glance:9292", "http://glance:9292/images/155d900f-4e14-4e4c-a73d-069cbf4541e6"),
+        ("http://glance:9292/", "http://glance:9292/images/155d900f-4e14-4e4c-a73d-069cbf4541e6"),
+        # A catalog endpoint's version is stripped, as Nova's get_api_servers does.
+        ("https://cloud.example/image/v2",
+         "https://cloud.example/image/images/155d900f-4e14-4e4c-a73d-069cbf4541e6"),
+        ("https://cloud.example/image/v2.1/",
+         "https://cloud.example/image/images/155d900f-4e14-4e4c-a73d-069cbf4541e6"),
+        ("https://user:secret@glance:9292",
+         "https://user:***@glance:9292/images/155d900f-4e14-4e4c-a73d-069cbf4541e6"),
+    ],
+)
+def test_image_ref_url_as_nova_generate_image_url(base, expected):
+    assert image_ref_url("155d900f-4e14-4e4c-a73d-069cbf4541e6", base) == expected
+
+
+def test_image_ref_url_keeps_a_url_and_an_empty_ref():
+    url = "http://glance:9292/images/x"
+    assert image_ref_url(url, "http://other:9292") == url
+    assert image_ref_url(None, None) == ""
+
+
+def test_image_ref_url_without_the_option_is_the_bare_id(conf, compute_notifier, notifications):
+    """Until [notifications] image_service_url is registered, Nova's no-Glance form."""
+    emitters.notify_about_instance_usage(compute_notifier, None, make_instance(), "delete.end")
+    payload = notifications.messages[0]["payload"]
+    assert payload["image_ref_url"] == "155d900f-4e14-4e4c-a73d-069cbf4541e6"
+
+
+@pytest.mark.parametrize("event", ["usage", "update", "exists"])
+def test_image_ref_url_uses_the_configured_image_service(conf, compute_notifier, notifications,
+                                                         event):
+    # The option as conf.py is to define it (see configured_image_service_url).
+    if "image_service_url" not in conf.notifications:
+        conf.register_opt(cfg.StrOpt("image_service_url"), group="notifications")
+    conf.set_override("image_service_url", "http://glance.example:9292/v2",
+                      group="notifications")
+    conf.set_override("notify_on_state_change", "vm_state", group="notifications")
+    if event == "usage":
+        emitters.notify_about_instance_usage(compute_notifier, None, make_instance(),
+                                             "delete.end")
+    elif event == "update":
+        emitters.send_update(None, make_instance(vm_state="building"), make_instance(),
+                             conf=conf)
+    else:
+        emitters.notify_usage_exists(compute_notifier, None, make_instance())
+    payload = notifications.messages[0]["payload"]
+    assert payload["image_ref_url"] == (
+        "http://glance.example:9292/images/155d900f-4e14-4e4c-a73d-069cbf4541e6")

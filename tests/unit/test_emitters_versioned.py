@@ -305,11 +305,48 @@ def test_power_state_corrected(vconf, notifications, strict):
 
 
 def test_baremetal_node_leaves_out_credential_fields(vconf, notifications, strict):
-    node = dict(NODE, driver_info={"ipmi_password": "hunter2"}, instance_info={"x": 1}, extra={})
+    """Ironic's NodePayload has no driver_info/instance_info; the free-form dicts it has
+    are masked (secret-named keys, URL credentials)."""
+    node = dict(NODE, driver_info={"ipmi_password": "hunter2"}, instance_info={"x": 1},
+                extra={"bmc_password": "hunter2", "url": "https://u:hunter2@h/x", "rack": "A4"},
+                properties={"cpus": 8, "root_device": {"token": "hunter2"}},
+                deploy_step={"step": "write_image", "args": {"password": "hunter2"}})
     baremetal.emit_power_set(None, node, "start", "power on", conf=vconf)
     (message,) = notifications.messages
     assert "hunter2" not in str(message)
-    assert not {"driver_info", "instance_info", "extra", "properties"} & set(data(message))
+    payload = data(message)
+    assert not {"driver_info", "instance_info", "driver_internal_info"} & set(payload)
+    assert payload["extra"] == {"bmc_password": "***", "url": "https://u:***@h/x", "rack": "A4"}
+    assert payload["properties"] == {"cpus": 8, "root_device": {"token": "***"}}
+    assert payload["deploy_step"] == {"step": "write_image", "args": {"password": "***"}}
+
+
+@pytest.mark.parametrize(
+    ("traits", "expected"),
+    [
+        (None, []),
+        ([], []),
+        (["CUSTOM_GOLD"], ["CUSTOM_GOLD"]),
+        ([{"trait": "CUSTOM_GOLD"}, types.SimpleNamespace(trait="HW_CPU_X86_VMX")],
+         ["CUSTOM_GOLD", "HW_CPU_X86_VMX"]),
+        (types.SimpleNamespace(get_trait_names=lambda: ["CUSTOM_A"]), ["CUSTOM_A"]),
+    ],
+)
+def test_baremetal_traits_are_sent_as_names(vconf, notifications, strict, traits, expected):
+    """As Ironic: the TraitList becomes the list of names, none at all an empty list."""
+    node = dict(NODE, traits=traits)
+    baremetal.emit_power_set(None, node, "start", "power on", conf=vconf)
+    assert data(notifications.messages[0])["traits"] == expected
+
+
+def test_baremetal_node_without_optional_fields_sends_them_null(vconf, notifications, strict):
+    """A node that lacks a nullable field sends it as Ironic does: null, {} for dicts."""
+    minimal = {"uuid": NODE["uuid"], "power_state": "power off"}
+    baremetal.emit_power_set(None, minimal, "start", "power on", conf=vconf)
+    payload = data(notifications.messages[0])
+    assert len(payload) == 48  # the 47 node fields and to_power
+    assert payload["driver"] is None and payload["maintenance"] is None
+    assert payload["extra"] == {} and payload["properties"] == {} and payload["traits"] == []
 
 
 def test_baremetal_bad_status_is_logged_not_raised(vconf, notifications, caplog):

@@ -3,29 +3,28 @@
 Each sample is an envelope (``event_type``, ``priority``, ``publisher_id``,
 ``payload``) as consumers receive it, minus ``message_id`` and ``timestamp``. The
 comparison (``tests.legacy_support.mismatch``) is strict on keys at every depth and on
-every value, except that a sample string shaped like a UUID or a legacy timestamp is a
-placeholder: it matches any value of that shape, so ids and clock-dependent times need
-not be fixed. Lists compare without regard to order.
+every value, except that a sample string shaped like a UUID is a placeholder: it
+matches any UUID, so generated ids need not be fixed. Times are exact (the clock is
+frozen). Lists compare without regard to order.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
+import re
 
 import pytest
+from oslo_utils import timeutils
 
-from faultwrap import notifier as fw_notifier
-from faultwrap.emitters import instance, legacy
+from faultwrap.emitters import legacy
 from tests.legacy_support import (
     ENVELOPE_KEYS,
-    HOST,
-    LEGACY_TIME_RE,
     SAMPLES,
     SCENARIOS,
     UUID_RE,
     legacy_test_env,
     load_sample,
-    make_instance,
     mismatch,
 )
 
@@ -54,35 +53,78 @@ def test_sample_matches_emitted_notification(name, conf, notifications):
     assert problem is None, problem
 
 
-#: Every compute.instance.<suffix> sent by notify_about_instance_usage without extras.
-PLAIN_USAGE_EVENTS = sorted(
-    legacy.COMPUTE_INSTANCE_EVENT_TYPES
-    - {"compute.instance.update", "compute.instance.exists"}
-)
+def test_every_legacy_event_type_has_a_sample():
+    """Every event type of the whitelist (Nova's compute.instance.* set, Glance's image
+    and task events, api.fault) has its own sample."""
+    documented = {load_sample(path.stem)["event_type"] for path in SAMPLES.glob("*.json")}
+    assert documented == legacy.LEGACY_EVENT_TYPES
 
 
-@pytest.mark.parametrize("event_type", PLAIN_USAGE_EVENTS)
-def test_every_usage_event_matches_the_plain_usage_sample(event_type, conf, notifications):
-    """The events without a sample of their own have delete.end's form (same payload)."""
-    suffix = event_type.removeprefix("compute.instance.")
-    notifier = fw_notifier.get_notifier("compute", HOST, conf=conf)
-    assert instance.notify_about_instance_usage(notifier, None, make_instance(), suffix)
-    [message] = notifications.messages
-    sample = dict(load_sample("compute.instance.delete.end"), event_type=event_type,
-                  priority="ERROR" if event_type.endswith("error") else "INFO")
-    problem = mismatch(sample, {key: message[key] for key in ENVELOPE_KEYS})
-    assert problem is None, problem
+#: How the reference code writes each time, written out here independently of
+#: faultwrap's table: Nova ``null_safe_isotime`` -> ``utils.strtime``; ``str()`` of
+#: Nova's aware ``created_at``; ``str()`` of the naive exists audit period; Glance
+#: ``isotime``.
+NOVA_STRTIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$")
+NOVA_CREATED = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{6})?\+00:00$")
+NOVA_STR = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{6})?$")
+GLANCE_ISOTIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
-def test_timestamps_in_samples_use_the_legacy_format():
-    """Every time-named payload value in every sample is null, '' or the legacy format."""
+def _expected_time_shape(event_type: str, key: str) -> re.Pattern:
+    if event_type.startswith(("image.", "task.")):
+        return GLANCE_ISOTIME
+    if key == "created_at":
+        return NOVA_CREATED
+    if key.startswith("audit_period_") and event_type == "compute.instance.exists":
+        return NOVA_STR
+    return NOVA_STRTIME
+
+
+def _parse_as_a_consumer_does(shape: re.Pattern, value: str) -> datetime.datetime:
+    """The parser a consumer written for that reference uses on that field."""
+    if shape is NOVA_STRTIME:
+        return timeutils.parse_strtime(value)
+    if shape is GLANCE_ISOTIME:
+        return timeutils.parse_isotime(value)
+    return datetime.datetime.fromisoformat(value)
+
+
+def test_timestamps_in_samples_are_written_as_the_reference_code_writes_them():
+    """Every time-named payload value in every sample has its reference's exact shape
+    (or its reference's "no time": '' in Nova's payloads, null in Glance's) and parses
+    with the parser a consumer of that reference uses."""
+    seen = set()
     for path in SAMPLES.glob("*.json"):
-        payload = json.loads(path.read_text())["payload"]
+        sample = json.loads(path.read_text())
+        payload = sample["payload"]
         if not isinstance(payload, dict):
             continue
         for key, value in payload.items():
-            if key.endswith(("_at", "_beginning", "_ending")) and value not in (None, ""):
-                assert LEGACY_TIME_RE.match(value), (path.name, key, value)
+            if not key.endswith(("_at", "_beginning", "_ending")):
+                continue
+            shape = _expected_time_shape(sample["event_type"], key)
+            if value in ("", None):
+                assert value == ("" if shape is not GLANCE_ISOTIME else None), (path.name, key)
+                continue
+            assert shape.match(value), (path.name, key, value)
+            assert _parse_as_a_consumer_does(shape, value).year >= 2012
+            seen.add(shape.pattern)
+    assert len(seen) == 4
+
+
+def test_launched_at_parses_with_parse_strtime_and_created_at_is_aware():
+    sample = load_sample("compute.instance.create.end")["payload"]
+    assert timeutils.parse_strtime(sample["launched_at"]) == datetime.datetime(
+        2012, 10, 29, 13, 42, 11)
+    created = datetime.datetime.fromisoformat(sample["created_at"])
+    assert created.utcoffset() == datetime.timedelta(0)
+
+
+def test_compute_samples_carry_base_image_ref_in_image_meta():
+    """Nova always stores base_image_ref; Ceilometer's image_ref metadata reads it."""
+    for path in SAMPLES.glob("compute.instance.*.json"):
+        payload = json.loads(path.read_text())["payload"]
+        assert payload["image_ref_url"].endswith(payload["image_meta"]["base_image_ref"]), path.name
 
 
 @pytest.mark.parametrize(
@@ -96,8 +138,10 @@ def test_timestamps_in_samples_use_the_legacy_format():
         ({"a": [{"x": 1}, {"x": 2}]}, {"a": [{"x": 2}, {"x": 1}]}, True),
         ("178b0921-8f85-4257-88b6-2e743b5a975c", "00000000-0000-0000-0000-000000000000", True),
         ("178b0921-8f85-4257-88b6-2e743b5a975c", "not-a-uuid", False),
-        ("2026-11-23 15:04:05.123456", "2001-01-01 00:00:00.000000", True),
-        ("2026-11-23 15:04:05.123456", "2001-01-01T00:00:00.000000", False),
+        # Times are not placeholders: the clock is frozen, so they compare exactly.
+        ("2026-11-23T15:04:05.123456", "2026-11-23T15:04:05.123456", True),
+        ("2026-11-23T15:04:05.123456", "2001-01-01T00:00:00.000000", False),
+        ("2026-11-23T15:04:05.123456", "2026-11-23 15:04:05.123456", False),
         ("text", "text", True),
         (None, "", False),
     ],

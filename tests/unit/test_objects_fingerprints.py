@@ -23,11 +23,13 @@ EXPECTED = {
     "ComputeNodeNotification": "1.0-051ba6125ce1dcd3b0b7306c6b392cf0",
     "ComputeNodePayload": "1.0-51010ab41edf3e9b0c23ee07deea334d",
     "EventType": "1.0-f98a74c760fd195466468b5e7a297abf",
-    "NodeCorrectedPowerStateNotification": "1.0-1568d3aef2a30c93403f3f0e4a2fb425",
-    "NodeCorrectedPowerStatePayload": "1.0-d1623ea670d893691f8d63de17eb09c3",
-    "NodePayload": "1.0-e12896a577e810b6eb08c9c2a63cd812",
-    "NodeSetPowerStateNotification": "1.0-8112da760bffd03766814b0d9fb26530",
-    "NodeSetPowerStatePayload": "1.0-19eb5c146cb67195bedbb786e985534a",
+    # Ironic's versions (ironic/objects/node.py): the payloads at 1.17; the
+    # notifications stay at 1.0, as in Ironic (their version is never on the wire).
+    "NodeCorrectedPowerStateNotification": "1.0-a91333a79aee73fd5f37ca3d636b4545",
+    "NodeCorrectedPowerStatePayload": "1.17-a306c7afc8c033ff3939adbbcd13fa2c",
+    "NodePayload": "1.17-51beba1d964a4df4bfad5ea3ea53bdf3",
+    "NodeSetPowerStateNotification": "1.0-407e83e5092e40f736dfd448e4304291",
+    "NodeSetPowerStatePayload": "1.17-d69c8256fbd1c0b5762bb6abff21faa5",
     "NotificationPublisher": "1.0-7511235b80f96fbfaab146f9694fb292",
     "ServiceStatusNotification": "1.0-9b9802982b78ed02cd1129f572a422bb",
     "ServiceStatusPayload": "1.1-017dc3619dc4d3e7546f5a840c0034bc",
