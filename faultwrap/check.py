@@ -239,8 +239,10 @@ def _faultwrap_filter(path: str) -> tuple[str | None, dict, dict]:
     if not parser.read(path):
         raise FileNotFoundError(path)
     for section in parser.sections():
-        if not section.startswith("filter:"):
-            continue
+        spec = " ".join(parser.get(section, key, fallback="")
+                        for key in ("use", "paste.filter_factory"))
+        if not section.startswith("filter:") or "faultwrap" not in spec:
+            continue  # other filters are not even imported (their packages may be absent)
         name = section.split(":", 1)[1].strip()
         context = loadwsgi.loadcontext(loadwsgi.FILTER, f"config:{path}", name=name)
         factory = context.object

@@ -165,6 +165,19 @@ def test_paste_filter_reads_its_own_oslo_config_file(write):
     assert "messagingv3" in lines["driver"] and service_conf in lines["driver"]
 
 
+def test_paste_filter_found_among_filters_that_cannot_be_imported(write):
+    ini = write(
+        "[pipeline:main]\npipeline = authtoken faultwrap demo\n\n"
+        "[filter:authtoken]\npaste.filter_factory = not_installed_anywhere:filter_factory\n\n"
+        f"[filter:faultwrap]\n{FACTORY}\nnotify_api_faults = true\n\n"
+        "[app:demo]\npaste.app_factory = faultwrap.demo:app_factory\n",
+        name="api-paste.ini",
+    )
+    code, lines = run(write(OFFLINE), paste=ini)
+    assert code == check.EXIT_OK, lines
+    assert lines["paste"].startswith("ok    [filter:faultwrap] notifies api.fault")
+
+
 def test_paste_filter_on_the_given_config_file(write):
     ini = paste_ini(write, FACTORY + "\nnotify_api_faults = true")
     code, lines = run(write(OFFLINE), paste=ini)
