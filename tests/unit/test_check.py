@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from faultwrap import check, cli, middleware, notifier
+from faultwrap import check, cli
+from tests.config_support import ConfFiles
 
 BROKER = "[oslo_messaging_notifications]\ndriver = messagingv2\ntransport_url = rabbit://u:pw-SECRET@h:5672/\n"
 OFFLINE = "[oslo_messaging_notifications]\ndriver = test\ntransport_url = fake:/\n"
@@ -14,15 +15,9 @@ OFFLINE = "[oslo_messaging_notifications]\ndriver = test\ntransport_url = fake:/
 
 @pytest.fixture
 def write(tmp_path):
-    def write(text: str, name: str = "") -> str:
-        path = tmp_path / (name or f"f{len(list(tmp_path.iterdir()))}.conf")
-        path.write_text(text)
-        return str(path)
-
-    yield write
-    for conf in middleware._PRIVATE_CONFS.values():
-        notifier.reset(conf)
-    middleware._PRIVATE_CONFS.clear()
+    files = ConfFiles(tmp_path)
+    yield files.write
+    files.cleanup()
 
 
 def run(*config_files: str, paste: str | None = None) -> tuple[int, dict[str, str]]:

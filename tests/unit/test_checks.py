@@ -11,23 +11,18 @@ import pytest
 from oslo_config import cfg
 from paste.deploy import loadapp
 
-from faultwrap import checks, middleware, notifier
+from faultwrap import checks, notifier
 from faultwrap.middleware import FaultWrapper
+from tests.config_support import ConfFiles
 
 ON = "[notifications]\nnotify_api_faults = true\n"
 
 
 @pytest.fixture
 def conf_file(tmp_path):
-    def write(text: str) -> str:
-        path = tmp_path / f"f{len(list(tmp_path.iterdir()))}.conf"
-        path.write_text(text)
-        return str(path)
-
-    yield write
-    for conf in middleware._PRIVATE_CONFS.values():
-        notifier.reset(conf)
-    middleware._PRIVATE_CONFS.clear()
+    files = ConfFiles(tmp_path)
+    yield files.write
+    files.cleanup()
 
 
 def load(path: str) -> cfg.ConfigOpts:

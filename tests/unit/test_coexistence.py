@@ -12,6 +12,7 @@ from paste.deploy import loadapp
 from faultwrap import conf as fw_conf
 from faultwrap import middleware, notifier
 from faultwrap.middleware import FaultWrapper
+from tests.config_support import every_emitter
 from tests.conftest import make_conf
 
 
@@ -129,37 +130,9 @@ def test_cfg_conf_of_a_nova_process_loads_the_paste_filter(tmp_path, cleanup, mo
 
 
 def test_every_emitter_works_on_a_nova_conf(tmp_path, cleanup, notifications):
-    from faultwrap.emitters import (
-        baremetal,
-        compute_node,
-        image,
-        instance_update,
-        instance_usage,
-        service,
-    )
-    from faultwrap.objects import api_fault
-    from tests.unit.test_objects_samples import COMPUTE_NODE, FAULT, NODE, SERVICE
-
     conf = nova_conf(tmp_path, NOTIFY + "notify_on_state_change = vm_state\n")
     cleanup(conf)
-    old = {"uuid": "u1", "vm_state": "active", "task_state": None, "display_name": "vm"}
-    calls = {
-        "image.create": lambda: image.notify_image(None, "image.create", {"id": "i1"}, conf=conf),
-        "compute.instance.update": lambda: instance_update.send_update(
-            None, old, dict(old, vm_state="error"), conf=conf
-        ),
-        "compute.instance.create.end": lambda: instance_usage.notify_about_instance_usage(
-            None, None, old, "create.end", conf=conf
-        ),
-        "service.create": lambda: service.notify_change(None, None, SERVICE, conf=conf),
-        "compute_node.create": lambda: compute_node.notify_change(
-            None, None, COMPUTE_NODE, conf=conf
-        ),
-        "baremetal.node.power_set.start": lambda: baremetal.emit_power_set(
-            None, NODE, "start", "power on", conf=conf
-        ),
-        "api.fault": lambda: api_fault.emit(None, FAULT, conf=conf),
-    }
+    calls = every_emitter(conf)
     for event_type, call in calls.items():
         notifications.reset()
         call()
