@@ -250,18 +250,20 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     if _registered(conf):
         return
     for group, opt in _ALL:
-        try:
-            conf.register_opt(opt, group=group)
-        except cfg.DuplicateOptError:
+        if group in conf and opt.dest in conf[group]:
+            # Not register_opt() and its DuplicateOptError: that would also map the
+            # deprecated names to our unregistered Opt.
             theirs = _registered_opt(conf, group, opt.dest)
-            if not _same_type(theirs, opt):
+            if theirs is not opt and not _same_type(theirs, opt):
                 raise OptionClashError(
                     f"faultwrap: option [{group}] {opt.dest} is registered by "
                     f"{_owner(conf)} as {_type_name(theirs)}, but faultwrap needs it as "
                     f"{_type_name(opt)}; faultwrap cannot share it. Load faultwrap with "
                     "its own configuration (paste: oslo_config_file = <file>), or "
                     "remove the other registration."
-                ) from None
+                )
+        else:
+            conf.register_opt(opt, group=group)
 
 
 def validate(conf: cfg.ConfigOpts) -> None:
