@@ -69,7 +69,8 @@ notification_opts = [
         "host",
         sample_default="<hostname>",
         help="Host name used in publisher ids (api.<host>, <binary>:<host>). Unset means "
-        "[DEFAULT] host when the service registered one, else this machine's hostname.",
+        "[DEFAULT] host (the service's option, or the value in the config file when no "
+        "service registered one), else this machine's hostname.",
     ),
 ]
 
