@@ -63,7 +63,6 @@ class State:
 
     timeout: float
     conf: cfg.ConfigOpts | None = None
-    files: list[str] = field(default_factory=list)
     url: Any = None  # oslo_messaging.TransportURL
     hosts: list[Any] = field(default_factory=list)
     exchange: str = "openstack"
@@ -179,7 +178,7 @@ def _check_config(state: State, config_files: Sequence[str]) -> str:
             "lists every option)",
             EXIT_CONFIG,
         ) from None
-    state.conf, state.files = conf, files
+    state.conf = conf
     return f"read {', '.join(files)}" if files else "no config file found: defaults only"
 
 
