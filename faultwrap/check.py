@@ -375,7 +375,12 @@ def _check_round_trip(state: State) -> str:
             raise Failed(f"the test notification was not sent: {stats.get('last_error')}",
                          "see the error above; the service's log has the same one",
                          EXIT_ROUND_TRIP)
-        found = _read_back(state, queue, check_id, started + state.timeout)
+        try:
+            found = _read_back(state, queue, check_id, started + state.timeout)
+        except Exception as exc:  # noqa: BLE001 - the connection failed while reading
+            raise Failed(f"reading {queue!r} back failed: {type(exc).__name__}: {exc}",
+                         "run the check again; if it persists, see the broker's log",
+                         EXIT_ROUND_TRIP) from None
     finally:
         _delete_queue(state, queue)
         threading.Thread(target=core.close, args=(0,), daemon=True).start()

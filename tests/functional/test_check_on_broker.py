@@ -122,3 +122,21 @@ def test_hung_broker_ends_within_the_timeout(broker, tmp_path, proxy):
     assert result.returncode == check.EXIT_BROKER, result.stdout + result.stderr
     assert f"broker     FAIL  no answer from 127.0.0.1:{proxy.port} within 1 s" in result.stdout
     assert result.stderr == ""
+
+
+def test_broker_that_hangs_after_login_fails_the_round_trip_in_time(broker, tmp_path, proxy,
+                                                                   monkeypatch):
+    """The login works, then the broker stops answering: the send is bounded too."""
+    proxy.forward()
+    login = check._check_broker
+
+    def login_then_hang(state):
+        detail = login(state)
+        proxy.hang()
+        return detail
+
+    monkeypatch.setattr(check, "_check_broker", login_then_hang)
+    code, text = run([config(tmp_path, proxy.url)], None, 1)
+    assert code == check.EXIT_ROUND_TRIP == 9, text
+    assert "broker     ok    connected to" in text
+    assert "round trip FAIL  sending did not finish within 1 s | fix: " in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import socket
 
 import pytest
 
@@ -104,6 +105,17 @@ def test_transport_failures(write, url, what):
     assert lines["transport"].startswith(f"FAIL  {what}")
     assert "| fix: correct [oslo_messaging_notifications] transport_url" in lines["transport"]
     assert lines["broker"].startswith("skip") and lines["round trip"].startswith("skip")
+
+
+def test_refused_broker(write):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, lines = run(write(f"[oslo_messaging_notifications]\ndriver = messagingv2\n"
+                            f"transport_url = rabbit://u:pw-SECRET@127.0.0.1:{port}/\n"))
+    assert code == check.EXIT_BROKER == 7
+    assert lines["broker"].startswith(f"FAIL  connection refused by 127.0.0.1:{port} | fix: ")
+    assert lines["round trip"] == "skip  needs the broker to pass"
 
 
 def test_the_first_failure_decides_the_exit_code(write):
