@@ -138,7 +138,7 @@ def run(
                 _line(out, name, "skip", f"needs the {blocked or 'checks above'} to pass")
                 continue
             try:
-                detail = step(state)
+                detail = _guarded(name, step, state)
             except Skipped as skip:
                 _line(out, name, "skip", str(skip))
             except Failed as failed:
@@ -152,6 +152,28 @@ def run(
         if state.connection is not None:
             _close_quietly(state.connection)
     return code
+
+
+#: The exit code of each check's failure.
+STEP_CODES = {
+    "config": EXIT_CONFIG,
+    "paste": EXIT_PASTE,
+    "driver": EXIT_DRIVER,
+    "transport": EXIT_TRANSPORT,
+    "broker": EXIT_BROKER,
+    "round trip": EXIT_ROUND_TRIP,
+}
+
+
+def _guarded(name: str, step: Callable[[State], str], state: State) -> str:
+    """``step(state)``; an error no check foresaw is still that check's FAIL line."""
+    try:
+        return step(state)
+    except (Failed, Skipped):
+        raise
+    except Exception as exc:  # noqa: BLE001 - one line, not a traceback
+        raise Failed(f"unexpected {type(exc).__name__}: {exc}",
+                     "report it with this line (secrets are masked)", STEP_CODES[name]) from None
 
 
 def _line(out: TextIO, name: str, status: str, text: str) -> None:
@@ -398,7 +420,15 @@ def _check_round_trip(state: State) -> str:
         "your consumers must read "
         f"exchange {state.exchange!r}, topics {', '.join(topics)} "
         f"(queues <topic>.<priority>, e.g. {topics[0] if topics else 'notifications'}.error)"
+        + ("" if fw_conf.file_value(conf, "control_exchange") else UNSET_EXCHANGE)
     )
+
+
+#: Said when no file sets control_exchange: a service reading cfg.CONF has its own default.
+UNSET_EXCHANGE = (
+    "; control_exchange is unset here: on cfg.CONF the service's own default applies "
+    "instead (Nova's is 'nova', Glance's 'glance')"
+)
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -417,10 +447,8 @@ def _files(conf: cfg.ConfigOpts | None) -> list[str]:
 
 
 def _exchange(conf: cfg.ConfigOpts) -> str:
-    try:
-        return conf.control_exchange or "openstack"
-    except cfg.NoSuchOptError:
-        return fw_conf.file_value(conf, "control_exchange") or "openstack"
+    """``[DEFAULT] control_exchange`` as the files set it, else oslo.messaging's default."""
+    return fw_conf.file_value(conf, "control_exchange") or "openstack"
 
 
 def _uses_broker(state: State) -> bool:

@@ -71,6 +71,8 @@ def test_round_trip_on_the_real_broker_and_nothing_left_behind(broker, tmp_path)
     match = re.search(r"sent as (faultwrap_check_[0-9a-f]{12}\.info) and read back", lines[5])
     assert match, lines[5]
     assert "exchange 'openstack', topics notifications" in lines[5]
+    assert lines[5].endswith("on cfg.CONF the service's own default applies instead "
+                             "(Nova's is 'nova', Glance's 'glance')")
     assert not queue_exists(match.group(1))  # deleted after the read
     assert "guest:guest" not in text
 
@@ -90,6 +92,7 @@ def test_round_trip_through_the_paste_filters_own_file(broker, tmp_path):
     code, text = run([str(empty)], str(ini), 10)
     assert code == check.EXIT_OK, text
     assert "exchange 'nova', topics notifications" in text  # the filter's file was used
+    assert "control_exchange is unset" not in text
 
 
 def test_refused_credentials(broker, tmp_path):

@@ -214,3 +214,13 @@ def test_exit_codes_are_distinct_and_documented():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "cli.rst").read_text()
     for code in codes:
         assert f"``{code}``" in doc, code
+
+
+def test_an_unforeseen_error_is_the_checks_fail_line(write, monkeypatch):
+    def broken(conf):
+        raise RuntimeError("surprise at amqp://u:pw-SECRET@h/")
+
+    monkeypatch.setattr(check.checks, "driver_problem", broken)
+    code, lines = run(write(OFFLINE))
+    assert code == check.EXIT_DRIVER
+    assert lines["driver"].startswith("FAIL  unexpected RuntimeError: surprise at amqp://u:***@h/")
