@@ -201,7 +201,7 @@ class OptionClashError(cfg.Error):
 def _registered(conf: cfg.ConfigOpts) -> bool:
     """True when every faultwrap option name is on ``conf`` (a few dict look-ups)."""
     try:
-        groups = {NOTIFICATIONS_GROUP: conf[NOTIFICATIONS_GROUP], FAULTWRAP_GROUP: conf[FAULTWRAP_GROUP]}
+        groups = {name: conf[name] for name in (NOTIFICATIONS_GROUP, FAULTWRAP_GROUP)}
     except (KeyError, cfg.NoSuchOptError):
         return False
     return all(opt.dest in groups[group] for group, opt in _ALL)
@@ -321,6 +321,8 @@ def file_value(conf: cfg.ConfigOpts, name: str) -> str | None:
     with _FILE_VALUES_LOCK:
         cached = _FILE_VALUES.get(id(conf))
         if cached is None or cached[0]() is not conf or cached[1] != sources:
+            for key in [k for k, v in _FILE_VALUES.items() if v[0]() is None]:
+                del _FILE_VALUES[key]  # configurations gone since
             cached = (weakref.ref(conf), sources, {})
             _FILE_VALUES[id(conf)] = cached
         values = cached[2]

@@ -592,8 +592,8 @@ def init(conf: cfg.ConfigOpts | None = None) -> NotificationCore:
     Call it where a service or a middleware starts (``FaultWrapper.factory``): a typo
     then stops the start-up with ``ConfigFileValueError`` naming the option and the
     file, an unknown driver or transport scheme with ``NotificationConfigError``
-    listing the known ones; no driver at all logs one WARNING. A core made earlier from a configuration that has since been fixed is
-    replaced.
+    listing the known ones; no driver at all logs one WARNING. A core made earlier
+    from a configuration that has since been fixed is replaced.
     """
     conf = cfg.CONF if conf is None else conf
     check_config(conf)

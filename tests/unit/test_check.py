@@ -10,7 +10,6 @@ import pytest
 from faultwrap import check, cli
 from tests.config_support import ConfFiles
 
-BROKER = "[oslo_messaging_notifications]\ndriver = messagingv2\ntransport_url = rabbit://u:pw-SECRET@h:5672/\n"
 OFFLINE = "[oslo_messaging_notifications]\ndriver = test\ntransport_url = fake:/\n"
 
 
