@@ -141,6 +141,19 @@ def test_every_emitter_works_on_a_nova_conf(tmp_path, cleanup, notifications):
     assert sum(notifier.stats(conf)["dropped"].values()) == 0
 
 
+def test_novas_deprecated_default_group_names_still_work(tmp_path, cleanup, notifications):
+    conf = nova_conf(tmp_path, NOTIFY + "[DEFAULT]\nnotify_on_state_change = vm_and_task_state\n"
+                     "default_notification_level = WARN\n")
+    cleanup(conf)
+    notifier.init(conf)
+    assert conf.notifications.notify_on_state_change == "vm_and_task_state"
+    assert conf.notifications.default_level == "WARN"
+    calls = every_emitter(conf)
+    calls["compute.instance.update"]()
+    assert notifier.flush(5, conf=conf)
+    assert notifications.of_type("compute.instance.update")
+
+
 def test_only_missing_options_are_registered_per_option(tmp_path, cleanup):
     conf = cfg.ConfigOpts()
     theirs = cfg.StrOpt("notification_format", default="versioned",
