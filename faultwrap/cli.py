@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faultwrap", description="faultwrap notifications: listen on a bus, run the demo."
     )
-    sub = parser.add_subparsers(dest="command", metavar="{listen,demo}")
+    sub = parser.add_subparsers(dest="command", metavar="{listen,demo,check}")
     sub.required = True
 
     listen = sub.add_parser(
@@ -93,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--config-file", default=None, help="an oslo.config file for the demo")
     demo.set_defaults(func=_cmd_demo)
+
+    from faultwrap import check  # `faultwrap check`: its own module (config, broker, round trip)
+
+    check.add_subparser(sub)
     return parser
 
 

@@ -8,6 +8,9 @@ has no word for. Every help text says why its default is safe.
 from __future__ import annotations
 
 import socket
+import threading
+import weakref
+from typing import Any
 
 from oslo_config import cfg
 
@@ -66,7 +69,8 @@ notification_opts = [
         "host",
         sample_default="<hostname>",
         help="Host name used in publisher ids (api.<host>, <binary>:<host>). Unset means "
-        "[DEFAULT] host when the service registered one, else this machine's hostname.",
+        "[DEFAULT] host (the service's option, or the value in the config file when no "
+        "service registered one), else this machine's hostname.",
     ),
 ]
 
@@ -183,30 +187,84 @@ faultwrap_opts = [
 ]
 
 
+#: Every (group, option) faultwrap registers, in registration order.
+_ALL = tuple(
+    [(NOTIFICATIONS_GROUP, opt) for opt in notification_opts + delivery_opts + legacy_emitter_opts]
+    + [(FAULTWRAP_GROUP, opt) for opt in faultwrap_opts]
+)
+
+
+class OptionClashError(cfg.Error):
+    """The service registered one of faultwrap's options with another type."""
+
+
 def _registered(conf: cfg.ConfigOpts) -> bool:
-    """True when every option list is on ``conf`` already (a few dict look-ups)."""
+    """True when every faultwrap option name is on ``conf`` (a few dict look-ups)."""
     try:
-        notifications = conf[NOTIFICATIONS_GROUP]
-        faultwrap = conf[FAULTWRAP_GROUP]
+        groups = {name: conf[name] for name in (NOTIFICATIONS_GROUP, FAULTWRAP_GROUP)}
     except (KeyError, cfg.NoSuchOptError):
         return False
-    lists = (notification_opts, delivery_opts, legacy_emitter_opts)
-    return all(opts[-1].dest in notifications for opts in lists) and (
-        faultwrap_opts[-1].dest in faultwrap
+    return all(opt.dest in groups[group] for group, opt in _ALL)
+
+
+def _registered_opt(conf: cfg.ConfigOpts, group: str, name: str) -> cfg.Opt:
+    """The Opt another component registered as ``[group] name``.
+
+    oslo.config has no public accessor for a registered Opt; this is the one place
+    faultwrap reaches into it (``ConfigOpts._get_opt_info``).
+    """
+    return conf._get_opt_info(name, group)["opt"]
+
+
+def _type_name(opt: cfg.Opt) -> str:
+    kind = type(opt.type).__name__
+    item = getattr(opt.type, "item_type", None)
+    return f"{type(opt).__name__} ({kind} of {type(item).__name__})" if item else (
+        f"{type(opt).__name__} ({kind})"
     )
 
 
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    """Register faultwrap's options on ``conf`` (idempotent, and cheap once done).
+def _same_type(theirs: cfg.Opt, ours: cfg.Opt) -> bool:
+    """Same value type (choices, defaults and help may differ: the service's win)."""
+    if type(theirs.type) is not type(ours.type):
+        return False
+    mine, other = getattr(ours.type, "item_type", None), getattr(theirs.type, "item_type", None)
+    return type(mine) is type(other)
 
-    Emitters call this on every emit; re-registering every option costs ~80 us.
+
+def _owner(conf: cfg.ConfigOpts) -> str:
+    project = getattr(conf, "project", None)
+    return f"the service ({project})" if project else "the service"
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    """Register faultwrap's options on ``conf``, option by option (idempotent, cheap
+    once done).
+
+    An option the service registered already under the same group and name with the
+    same type is left as the service defined it: faultwrap reads the service's value
+    (Nova registers ``[notifications] notification_format`` and others with its own
+    defaults). The same name with another type raises ``OptionClashError`` naming the
+    option and both owners. Emitters call this on every emit; the check that all
+    names are present costs a few dict look-ups.
     """
     if _registered(conf):
         return
-    conf.register_opts(notification_opts, group=NOTIFICATIONS_GROUP)
-    conf.register_opts(delivery_opts, group=NOTIFICATIONS_GROUP)
-    conf.register_opts(legacy_emitter_opts, group=NOTIFICATIONS_GROUP)
-    conf.register_opts(faultwrap_opts, group=FAULTWRAP_GROUP)
+    for group, opt in _ALL:
+        if group in conf and opt.dest in conf[group]:
+            # Not register_opt() and its DuplicateOptError: that would also map the
+            # deprecated names to our unregistered Opt.
+            theirs = _registered_opt(conf, group, opt.dest)
+            if theirs is not opt and not _same_type(theirs, opt):
+                raise OptionClashError(
+                    f"faultwrap: option [{group}] {opt.dest} is registered by "
+                    f"{_owner(conf)} as {_type_name(theirs)}, but faultwrap needs it as "
+                    f"{_type_name(opt)}; faultwrap cannot share it. Load faultwrap with "
+                    "its own configuration (paste: oslo_config_file = <file>), or "
+                    "remove the other registration."
+                )
+        else:
+            conf.register_opt(opt, group=group)
 
 
 def validate(conf: cfg.ConfigOpts) -> None:
@@ -223,15 +281,66 @@ def validate(conf: cfg.ConfigOpts) -> None:
 
 
 def host(conf: cfg.ConfigOpts) -> str:
-    """The host name for publisher ids, by the precedence documented on ``host``."""
+    """The host name for publisher ids: ``[notifications] host``, else ``[DEFAULT]
+    host`` (the service's option, or read from the config files when nobody
+    registered it), else this machine's hostname."""
     register_opts(conf)
     if conf.notifications.host:
         return conf.notifications.host
     try:
         default_host = conf.host
     except cfg.NoSuchOptError:
-        default_host = None
+        default_host = file_value(conf, "host")
     return default_host or socket.gethostname()
+
+
+#: ``{id(conf): (weakref to conf, config files and dirs, {name: value})}``.
+_FILE_VALUES: dict[int, tuple[Any, tuple, dict[str, str | None]]] = {}
+_FILE_VALUES_LOCK = threading.Lock()
+
+
+def _sources(conf: cfg.ConfigOpts) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    try:
+        files = tuple(conf.config_file or ())
+    except cfg.NoSuchOptError:  # never called: no files were read
+        files = ()
+    return files, tuple(conf.config_dirs or ())
+
+
+def file_value(conf: cfg.ConfigOpts, name: str) -> str | None:
+    """``[DEFAULT] name`` as written in the files ``conf`` was loaded from, for an
+    option nobody registered on ``conf`` (``host``, ``transport_url``).
+
+    Registering it ourselves could clash with the service registering its own later
+    (Nova's ``host`` is a HostDomainOpt), so the files are read again on a throwaway
+    ConfigOpts, once per configuration. Unset or unreadable is None.
+    """
+    sources = _sources(conf)
+    if sources == ((), ()):
+        return None
+    with _FILE_VALUES_LOCK:
+        cached = _FILE_VALUES.get(id(conf))
+        if cached is None or cached[0]() is not conf or cached[1] != sources:
+            for key in [k for k, v in _FILE_VALUES.items() if v[0]() is None]:
+                del _FILE_VALUES[key]  # configurations gone since
+            cached = (weakref.ref(conf), sources, {})
+            _FILE_VALUES[id(conf)] = cached
+        values = cached[2]
+        if name not in values:
+            values[name] = _read_from_files(sources, name)
+        return values[name]
+
+
+def _read_from_files(sources: tuple[tuple[str, ...], tuple[str, ...]], name: str) -> str | None:
+    files, dirs = sources
+    scratch = cfg.ConfigOpts()
+    scratch.register_opt(cfg.StrOpt(name))
+    try:
+        scratch([], default_config_files=list(files), default_config_dirs=list(dirs),
+                use_env=False)
+        return getattr(scratch, name)
+    except cfg.Error:  # the real ConfigOpts reports unreadable files itself
+        return None
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:

@@ -28,6 +28,7 @@ from oslo_messaging.notify import messaging as messaging_driver
 from oslo_serialization import jsonutils
 from oslo_utils import strutils, timeutils
 
+from faultwrap import checks as fw_checks
 from faultwrap import conf as fw_conf
 from faultwrap import delivery as fw_delivery
 
@@ -590,11 +591,13 @@ def init(conf: cfg.ConfigOpts | None = None) -> NotificationCore:
 
     Call it where a service or a middleware starts (``FaultWrapper.factory``): a typo
     then stops the start-up with ``ConfigFileValueError`` naming the option and the
-    file. A core made earlier from a configuration that has since been fixed is
-    replaced.
+    file, an unknown driver or transport scheme with ``NotificationConfigError``
+    listing the known ones; no driver at all logs one WARNING. A core made earlier
+    from a configuration that has since been fixed is replaced.
     """
     conf = cfg.CONF if conf is None else conf
     check_config(conf)
+    fw_checks.check_delivery(conf)  # unknown driver/transport raise; no driver warns
     core = get_core(conf)
     if core.config_error is not None:
         reset(conf)

@@ -15,6 +15,7 @@ from oslo_config import cfg
 
 from faultwrap import conf as fw_conf
 from faultwrap import notifier
+from tests.config_support import every_emitter
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATOR_CONF = ROOT / "etc" / "faultwrap" / "faultwrap-config-generator.conf"
@@ -247,35 +248,11 @@ def test_lazy_bad_value_with_notifications_off_counts_nothing(lazy, caplog):
 
 
 def test_emitters_reaching_a_bad_value_never_raise_and_count_it(lazy, notifications):
-    from faultwrap.emitters import (
-        baremetal,
-        compute_node,
-        image,
-        instance_update,
-        instance_usage,
-        service,
-    )
-    from faultwrap.objects import api_fault
-    from tests.unit.test_objects_samples import COMPUTE_NODE, FAULT, NODE, SERVICE
-
     conf = lazy(
         ON + "[notifications]\nnotification_format = sometimes\n"
         "notify_on_state_change = vm_state\n"
     )
-    old = {"uuid": "u1", "vm_state": "active", "task_state": None, "display_name": "vm"}
-    calls = {
-        "image": lambda: image.notify_image(None, "image.create", {"id": "i1"}, conf=conf),
-        "instance.update": lambda: instance_update.send_update(
-            None, old, dict(old, vm_state="error"), conf=conf
-        ),
-        "instance.usage": lambda: instance_usage.notify_about_instance_usage(
-            None, None, old, "create.end", conf=conf
-        ),
-        "service": lambda: service.notify_change(None, None, SERVICE, conf=conf),
-        "compute_node": lambda: compute_node.notify_change(None, None, COMPUTE_NODE, conf=conf),
-        "baremetal": lambda: baremetal.emit_power_set(None, NODE, "start", "power on", conf=conf),
-        "api_fault": lambda: api_fault.emit(None, FAULT, conf=conf),
-    }
+    calls = every_emitter(conf)
     for name, call in calls.items():
         before = notifier.stats(conf)["dropped"]["config_invalid"]
         assert not call(), name
