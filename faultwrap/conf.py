@@ -119,6 +119,15 @@ AUDIT_PERIOD_PATTERN = (
 DISABLED_ENTRY_PATTERN = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?$"
 
 legacy_emitter_opts = [
+    cfg.StrOpt(
+        "image_service_url",
+        help="Base URL of the image service API (what Nova finds as the Glance endpoint), "
+        "e.g. http://glance.example:9292. compute.instance.* image_ref_url is then "
+        "<url>/images/<image id>, a trailing API version (/v2) stripped, as Nova's "
+        "generate_image_url builds it. Unset by default: image_ref_url is the bare image "
+        "id, which is what Nova sends when it cannot find Glance; faultwrap cannot know "
+        "the image service's address unless told.",
+    ),
     cfg.BoolOpt(
         "notify_on_unchanged_state",
         default=True,

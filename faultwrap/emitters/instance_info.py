@@ -179,11 +179,8 @@ def image_ref_url(image_ref: Any, image_service_url: str | None = None) -> str:
 
 
 def configured_image_service_url(conf: Any) -> str | None:
-    """The image service base URL from the configuration, if the option is there.
-
-    TODO(lead): register ``[notifications] image_service_url`` (StrOpt, default None)
-    in faultwrap/conf.py; until then this finds no option and returns None.
-    """
+    """``[notifications] image_service_url``, or None when unset or unreadable (an
+    emitter never fails on it: image_ref_url is then the bare id)."""
     try:
         value = conf.notifications.image_service_url
     except (cfg.NoSuchOptError, cfg.NoSuchGroupError, AttributeError):

@@ -694,7 +694,7 @@ def test_image_ref_url_keeps_a_url_and_an_empty_ref():
 
 
 def test_image_ref_url_without_the_option_is_the_bare_id(conf, compute_notifier, notifications):
-    """Until [notifications] image_service_url is registered, Nova's no-Glance form."""
+    """[notifications] image_service_url unset: Nova's no-Glance form."""
     emitters.notify_about_instance_usage(compute_notifier, None, make_instance(), "delete.end")
     payload = notifications.messages[0]["payload"]
     assert payload["image_ref_url"] == "155d900f-4e14-4e4c-a73d-069cbf4541e6"
@@ -703,9 +703,6 @@ def test_image_ref_url_without_the_option_is_the_bare_id(conf, compute_notifier,
 @pytest.mark.parametrize("event", ["usage", "update", "exists"])
 def test_image_ref_url_uses_the_configured_image_service(conf, compute_notifier, notifications,
                                                          event):
-    # The option as conf.py is to define it (see configured_image_service_url).
-    if "image_service_url" not in conf.notifications:
-        conf.register_opt(cfg.StrOpt("image_service_url"), group="notifications")
     conf.set_override("image_service_url", "http://glance.example:9292/v2",
                       group="notifications")
     conf.set_override("notify_on_state_change", "vm_state", group="notifications")
