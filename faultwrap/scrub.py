@@ -85,7 +85,7 @@ _USERINFO_RE = re.compile(r"((?<![\w+.-])[a-zA-Z][\w+.-]*://[^:/@\s]*:)[^/\s]*@"
 # bare hex is also every project, user and instance id.
 _FERNET_RE = re.compile(r"(?<![\w-])gAAAAA[\w-]{20,}={0,2}")
 _HEX_TOKEN_RE = re.compile(
-    r"""(?P<lead>token\w*[ \t]+(?:id[ \t]+)?["'(\[<]?)[0-9a-fA-F]{32,}(?![\w-])""",
+    r"""(?P<lead>token\w{0,32}[ \t]+(?:id[ \t]+)?["'(\[<]?)[0-9a-fA-F]{32,}(?![\w-])""",
     re.IGNORECASE,
 )
 # An HTTP bearer credential in prose ("sent Bearer eyJ..."); after a key or a header
