@@ -6,7 +6,9 @@ and the corpus app (tests/support/secret_app.py). Every corpus text is raised at
 place an app can fail, then the server is stopped and everything it wrote (its error
 log, its output, the log of faultwrap's own lines) is read: no secret anywhere, and
 the masked text is there, in faultwrap's lines and in the server's log of the exception
-that aborted a started response. No broker is needed (notifications are off).
+that aborted a started response. Every request carries a token in its query string too:
+the servers' request lines are set up as docs/logging.rst recommends (path without the
+query). No broker is needed (notifications are off).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pytest
 
 from faultwrap import scrub
 from tests.support import secret_app
-from tests.support.secrets import CORPUS, leaks
+from tests.support.secrets import CORPUS, QUERY, QUERY_MASKED, leaks
 from tests.support.servers import ServerProcess, free_port, http_get
 
 BIN = Path(sys.executable).parent
@@ -39,21 +41,27 @@ paste.app_factory = tests.support.secret_app:app_factory
 """
 
 # The logging setup docs/logging.rst recommends: gunicorn's error log holds gunicorn's
-# lines, the app's (faultwrap's included) and anything written to stderr.
+# lines, the app's (faultwrap's included), the access lines (path without the query)
+# and anything written to stdout or stderr.
 GUNICORN_CONF = """\
 bind = "127.0.0.1:{port}"
 workers = 1
 worker_class = "sync"
 errorlog = "{errorlog}"
+accesslog = "-"
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)s'
 capture_output = True
 logconfig_dict = {{
     "root": {{"level": "INFO", "handlers": ["error_console"]}},
     "loggers": {{
-        "gunicorn.error": {{"level": "INFO", "handlers": [], "propagate": True}},
-        "gunicorn.access": {{"level": "INFO", "handlers": [], "propagate": False}},
+        "gunicorn.error": {{"level": "INFO", "handlers": ["error_console"], "propagate": False}},
+        "gunicorn.access": {{"level": "INFO", "handlers": ["console"], "propagate": False}},
     }},
 }}
 """
+# uWSGI's request lines print REQUEST_URI (query included) unless told otherwise.
+UWSGI_LOG_FORMAT = ("%(addr) [%(ltime)] %(method) %(var.PATH_INFO) => %(status) "
+                    "%(size) bytes in %(msecs) msecs (pid %(pid))")
 
 
 @dataclass
@@ -77,7 +85,11 @@ def exercise(server: ServerProcess) -> Run:
     try:
         server.start()
         assert http_get(server.port, "/ok").endswith(b"ok")
-        responses = {case: http_get(server.port, f"/{case[0]}/{case[1]}") for case in CASES}
+        responses = {case: http_get(server.port, f"/{case[0]}/{case[1]}?{QUERY}")
+                     for case in CASES}
+        # uWSGI writes a request line after the connection closed: one more request
+        # makes sure the last case's line is out before the server is stopped.
+        assert http_get(server.port, "/ok").endswith(b"ok")
     finally:
         server.stop()
     return Run(responses, server.log_text())
@@ -101,7 +113,8 @@ def uwsgi_run(tmp: Path, master: bool) -> Run:
     logto = tmp / "uwsgi.log"
     argv = [uwsgi, "--http-socket", f"127.0.0.1:{port}", "--paste",
             f"config:{write_pipeline(tmp)}", "--pythonpath", str(tmp.parents[0]),
-            "--logto", str(logto), "--die-on-term", "--need-app", "--processes", "1",
+            "--logto", str(logto), "--log-format", UWSGI_LOG_FORMAT,
+            "--die-on-term", "--need-app", "--processes", "1",
             "--chdir", str(Path(__file__).resolve().parents[2])]
     if master:
         argv.append("--master")
@@ -138,8 +151,16 @@ def test_faults_before_the_body_are_json_and_started_responses_are_cut(server_ru
 def test_faultwraps_lines_carry_the_masked_text(server_run):
     log = server_run.log
     assert log.count(" returned 500 (request req-") == len(CASES), log
+    assert log.count(f"?{QUERY_MASKED} returned 500 (request req-") == len(CASES), log
     for entry in CORPUS:
         assert entry.masked in log, entry.name
+
+
+def test_the_servers_request_lines_are_there_without_the_query(server_run):
+    log = server_run.log
+    # gunicorn writes no access line when the exception leaves the app call itself.
+    for place, index in [case for case in CASES if case[0] != "write"]:
+        assert f"GET /{place}/{index} " in log or f'"GET /{place}/{index}"' in log, (place, log)
 
 
 def test_the_server_logged_the_masked_stand_in_for_every_started_response(server_run):
