@@ -42,6 +42,11 @@ def run_corpus(conf) -> list[tuple[str, int, bytes, str]]:
             for place, index in CASES]
 
 
+def only_one_fault(notifications):
+    (message,) = notifications.of_type("api.fault")
+    return message
+
+
 class Recorder(logging.Handler):
     """A root handler that formats every record (exc_info and stack_info included) and
     notes which exception ``sys.exc_info()`` held when the record was written."""
@@ -180,6 +185,9 @@ def test_no_secret_through_oslo_log(fault_conf, notifications, oslo_log_file):
         ours = [r for r in records if r["name"] == "faultwrap.middleware"]
         assert ours and all(r["error_summary"] == "" for r in ours)
         assert all(r["traceback"] is None for r in ours)
+        # The lazy traceback argument shows as a placeholder, not a second traceback.
+        assert "<masked traceback of RuntimeError>" in [
+            arg for r in ours for arg in (r["args"] or [])]
         written = "\n".join(r["message"] for r in ours)
     else:
         ours = [line for line in text.splitlines() if "faultwrap.middleware" in line]
@@ -268,3 +276,20 @@ def test_masked_fault_carries_no_secret_in_text_chain_traceback_or_locals(
     for frame, _lineno in traceback.walk_tb(fault.__traceback__):
         if frame.f_globals.get("__name__", "").startswith("faultwrap"):
             assert not any(isinstance(v, RuntimeError) for v in frame.f_locals.values())
+
+
+def test_headers_out_without_bytes_the_fault_is_aborted_with_the_stand_in(fault_conf,
+                                                                          notifications):
+    # write(b"") makes wsgiref (and gunicorn) send the headers: the JSON fault can no
+    # longer replace them, and the server aborts with what start_response raised.
+    entry = CORPUS[0]
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])(b"")
+        raise RuntimeError(entry.text)
+
+    raw, errors = run_server(FaultWrapper(app, conf=fault_conf))
+    assert raw.startswith(b"HTTP/1.0 200 OK") and b"computeFault" not in raw
+    assert f"MaskedFault: RuntimeError: {scrub.mask_text(entry.text)}" in errors
+    assert leaks(raw.decode("latin-1") + errors) == []
+    assert only_one_fault(notifications)["payload"]["exception"] == scrub.mask_text(entry.text)
