@@ -1,7 +1,7 @@
 """No secret in gunicorn's or uWSGI's logs, whatever the app raises and wherever.
 
-Each server runs as a real process (gunicorn sync worker; uWSGI with and without
-``--master``) on a free 127.0.0.1 port, serving an api-paste.ini pipeline of FaultWrapper
+Each server runs as a real process (gunicorn's sync and gthread workers; uWSGI with
+and without ``--master``) on a free 127.0.0.1 port, serving an api-paste.ini pipeline of FaultWrapper
 and the corpus app (tests/support/secret_app.py). Every corpus text is raised at every
 place an app can fail, then the server is stopped and everything it wrote (its error
 log, its output, the log of faultwrap's own lines) is read: no secret anywhere, and
@@ -23,7 +23,7 @@ import pytest
 from faultwrap import scrub
 from tests.support import secret_app
 from tests.support.secrets import CORPUS, QUERY, QUERY_MASKED, leaks
-from tests.support.servers import ServerProcess, free_port, http_get
+from tests.support.servers import REPO_ROOT, ServerProcess, free_port, http_get
 
 BIN = Path(sys.executable).parent
 CASES = secret_app.cases()
@@ -46,7 +46,8 @@ paste.app_factory = tests.support.secret_app:app_factory
 GUNICORN_CONF = """\
 bind = "127.0.0.1:{port}"
 workers = 1
-worker_class = "sync"
+worker_class = "{worker}"
+threads = {threads}
 errorlog = "{errorlog}"
 accesslog = "-"
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)s'
@@ -95,13 +96,15 @@ def exercise(server: ServerProcess) -> Run:
     return Run(responses, server.log_text())
 
 
-def gunicorn_run(tmp: Path) -> Run:
+def gunicorn_run(tmp: Path, worker: str) -> Run:
     port = free_port()
     errorlog = tmp / "error.log"
     conf = tmp / "gunicorn.conf.py"
-    conf.write_text(GUNICORN_CONF.format(port=port, errorlog=errorlog))
+    threads = 2 if worker == "gthread" else 1  # threads > 1 turns sync into gthread
+    conf.write_text(GUNICORN_CONF.format(port=port, errorlog=errorlog, worker=worker,
+                                         threads=threads))
     argv = [str(BIN / "gunicorn"), "-c", str(conf), "--no-control-socket",
-            "--paste", str(write_pipeline(tmp))]
+            "--pythonpath", str(REPO_ROOT), "--paste", str(write_pipeline(tmp))]
     return exercise(ServerProcess(argv, port, tmp / "output.log", [errorlog]))
 
 
@@ -112,21 +115,30 @@ def uwsgi_run(tmp: Path, master: bool) -> Run:
     port = free_port()
     logto = tmp / "uwsgi.log"
     argv = [uwsgi, "--http-socket", f"127.0.0.1:{port}", "--paste",
-            f"config:{write_pipeline(tmp)}", "--pythonpath", str(tmp.parents[0]),
+            f"config:{write_pipeline(tmp)}", "--pythonpath", str(REPO_ROOT),
             "--logto", str(logto), "--log-format", UWSGI_LOG_FORMAT,
             "--die-on-term", "--need-app", "--processes", "1",
-            "--chdir", str(Path(__file__).resolve().parents[2])]
+            "--chdir", str(REPO_ROOT)]
     if master:
         argv.append("--master")
     return exercise(ServerProcess(argv, port, tmp / "output.log", [logto]))
 
 
-@pytest.fixture(scope="module", params=["gunicorn", "uwsgi-master", "uwsgi-no-master"])
+@pytest.fixture(scope="module", params=["gunicorn-sync", "gunicorn-gthread", "uwsgi-master",
+                                        "uwsgi-no-master"])
 def server_run(request, tmp_path_factory) -> Run:
     tmp = tmp_path_factory.mktemp(request.param)
-    if request.param == "gunicorn":
-        return gunicorn_run(tmp)
+    if request.param.startswith("gunicorn"):
+        return gunicorn_run(tmp, worker=request.param.partition("-")[2])
     return uwsgi_run(tmp, master=request.param == "uwsgi-master")
+
+
+def test_the_server_ran_as_configured(server_run, request):
+    name = request.node.callspec.params["server_run"]
+    if name.startswith("gunicorn"):
+        assert f"Using worker: {name.partition('-')[2]}\n" in server_run.log, server_run.log
+    else:
+        assert ("spawned uWSGI master process" in server_run.log) is (name == "uwsgi-master")
 
 
 def test_no_secret_in_anything_the_server_wrote(server_run):
