@@ -7,7 +7,8 @@
 * ``iter-after``: in its body, after the first byte went out;
 * ``write``: after writing bytes through ``start_response``'s ``write()``;
 * ``close``: in ``close()``, after a complete body;
-* ``close-after-fault``: in its body before the first byte, and in ``close()`` too.
+* ``close-after-fault``: in its body before the first byte, and in ``close()`` too;
+* ``iter-after-close``: in its body after the first byte, and in ``close()`` too.
 
 Any other path answers ``200 ok``. ``app_factory`` is the paste entry point the server
 tests load (``paste.app_factory = tests.support.secret_app:app_factory``).
@@ -20,9 +21,10 @@ from typing import Any
 
 from tests.support.secrets import CORPUS
 
-PLACES = ("call", "iter-before", "iter-after", "write", "close", "close-after-fault")
+PLACES = ("call", "iter-before", "iter-after", "write", "close", "close-after-fault",
+          "iter-after-close")
 #: Places where the response had started: the server aborts it and logs the error.
-STARTED = frozenset({"iter-after", "write", "close"})
+STARTED = frozenset({"iter-after", "write", "close", "iter-after-close"})
 FIRST_CHUNK = b"first chunk;"
 
 
@@ -65,9 +67,9 @@ def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
         raise RuntimeError(text)
     return _Body(
         text,
-        fail_next=place in ("iter-before", "iter-after", "close-after-fault"),
-        fail_close=place in ("close", "close-after-fault"),
-        chunks=1 if place in ("iter-after", "close") else 0,
+        fail_next=place in ("iter-before", "iter-after", "close-after-fault", "iter-after-close"),
+        fail_close=place in ("close", "close-after-fault", "iter-after-close"),
+        chunks=1 if place in ("iter-after", "close", "iter-after-close") else 0,
     )
 
 
