@@ -300,8 +300,9 @@ def _hand_to_server(
     start_response: StartResponse, status: str, headers: list, masked: faults.MaskedFault
 ) -> Any:
     """``start_response(status, headers, exc_info)`` with ``masked`` as the exception in
-    hand: servers re-raise ``exc_info`` (gunicorn, uWSGI) or, like wsgiref, whatever is
-    being handled (a bare ``raise``); either way the server gets the masked stand-in."""
+    hand: servers re-raise ``exc_info`` (gunicorn), whatever is being handled (wsgiref's
+    bare ``raise``) or an error of their own chained to it (uWSGI's "headers already
+    sent"); whichever, what they log is the masked stand-in."""
     try:
         raise masked from None
     except faults.MaskedFault:
