@@ -415,3 +415,41 @@ def fingerprint(exc: BaseException) -> str:
 def response_fingerprint(status: int) -> str:
     """Fingerprint of an error response built by an inner layer (no exception to hash)."""
     return hashlib.sha1(f"response:{status}".encode(), usedforsecurity=False).hexdigest()
+
+
+# -- the exception handed to the server ------------------------------------------------
+
+
+class MaskedFault(Exception):
+    """An app's exception as the server may see it: class name and masked text only.
+
+    Once a response has started, FaultWrapper must still give the server an exception
+    (PEP 3333: raised through ``start_response(..., exc_info)``, it aborts the response),
+    and the server logs it with its text and traceback. The app's own exception would
+    print its secrets there, so the server gets this one instead: ``str()`` is
+    ``"<class>: <masked message> [request <id>]"``, nothing is chained (``__cause__`` and
+    ``__context__`` are None), and its traceback holds no frame of the app. The full,
+    masked traceback is in faultwrap's ERROR line for the same request id.
+    """
+
+    def __init__(
+        self, text: str, *, exception_class: str = "", message: str = "",
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(text)
+        self.exception_class = exception_class
+        self.message = message
+        self.request_id = request_id
+
+    @classmethod
+    def of(
+        cls, exc: BaseException, request_id: str | None = None, limit: int | None = None
+    ) -> MaskedFault:
+        """The masked stand-in for ``exc``."""
+        name = exception_class(exc)
+        message = scrub.mask_text(exception_text(exc), limit)
+        text = f"{name}: {message}" if message else name
+        if request_id:
+            text = f"{text} [request {request_id}]"
+        return cls(text, exception_class=name, message=message, request_id=request_id)
+

@@ -4,9 +4,15 @@ PEP 3333 has three places an app fails: while it is called, while its body is it
 and in ``close()``. FaultWrapper watches all three (Nova's wsgify-based wrapper only saw
 the first). Before any body byte went out, the client gets a JSON fault (with
 ``exc_info`` if the app had already called ``start_response``, as PEP 3333 allows);
-afterwards the fault is reported and the exception handed back to the server through
-``start_response(..., exc_info)``, which aborts the response: a half-sent body never
-gets a second response appended.
+afterwards the fault is reported and a masked stand-in (``faults.MaskedFault``) handed
+back to the server through ``start_response(..., exc_info)``, which aborts the
+response: a half-sent body never gets a second response appended, and the server's
+log never shows the app's exception text.
+
+No line is logged while the app's exception is being handled (inside an ``except``
+block): oslo.log's formatters append ``sys.exc_info()``'s text, unmasked, to every
+WARNING+ line written then. Exceptions are caught into ``_Call.error`` and dealt
+with after the ``except`` block has ended.
 
 Everything that can be decided once (options, the fault table, the notifier handle) is
 decided in the constructor; on the happy path ``__call__`` is a ``try`` around the app
@@ -21,7 +27,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from oslo_config import cfg
 
@@ -221,13 +227,15 @@ class FaultWrapper:
         try:
             app_iter = self.app(environ, call.start_response)
         except Exception as exc:  # noqa: BLE001 - this is the fault wrapper
-            return call.failed(exc)
-        if isinstance(app_iter, (list, tuple)) or _is_file_wrapper(environ, app_iter):
-            # Nothing left to fail (lists) or the server's own sendfile path: untouched.
-            call.forward()
-            call.finished()
-            return app_iter
-        return call.first_chunk(app_iter)
+            call.error = exc
+        else:
+            if isinstance(app_iter, (list, tuple)) or _is_file_wrapper(environ, app_iter):
+                # Nothing left to fail (lists) or the server's own sendfile path: untouched.
+                call.forward()
+                call.finished()
+                return app_iter
+            return call.first_chunk(app_iter)
+        return call.failed()  # after the except block: see _Call.error
 
     # -- reporting ---------------------------------------------------------------------
 
@@ -238,7 +246,10 @@ class FaultWrapper:
         exc: BaseException | None,
         note: str = "",
     ) -> None:
-        """Log one line (5xx: ERROR with traceback, 4xx: INFO) and notify. Never raises."""
+        """Log one line (5xx: ERROR with traceback, 4xx: INFO) and notify. Never raises.
+
+        Called only where ``sys.exc_info()`` does not hold ``exc`` (see ``_Call.error``).
+        """
         try:
             environ[REPORTED_KEY] = True  # an outer FaultWrapper must not report it again
             request_id, _global = fw_context.request_ids(environ)
@@ -261,7 +272,8 @@ class FaultWrapper:
 
 class _MaskedTraceback:
     """A traceback formatted and masked only if a log handler really writes it
-    (formatting one costs more than the rest of the fault path together)."""
+    (formatting one costs more than the rest of the fault path together). Chained
+    exceptions are in it, masked like the rest."""
 
     __slots__ = ("exc",)
 
@@ -273,6 +285,38 @@ class _MaskedTraceback:
         trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         return scrub.mask_text(trace, TRACEBACK_LIMIT)
 
+    def __repr__(self) -> str:
+        # oslo.log's JSONFormatter puts the record's args through repr().
+        return f"<masked traceback of {faults.exception_class(self.exc)}>"
+
+
+def _log_failure(message: str, exc: BaseException) -> None:
+    """ERROR ``message`` and ``exc``'s masked traceback (logging's ``exc_info`` would
+    print it unmasked). Call it after the ``except`` block, as ``report``."""
+    LOG.error("%s\n%s", message, _MaskedTraceback(exc))
+
+
+def _hand_to_server(
+    start_response: StartResponse, status: str, headers: list, masked: faults.MaskedFault
+) -> Any:
+    """``start_response(status, headers, exc_info)`` with ``masked`` as the exception in
+    hand: servers re-raise ``exc_info`` (gunicorn), whatever is being handled (wsgiref's
+    bare ``raise``) or an error of their own chained to it (uWSGI's "headers already
+    sent"); whichever, what they log is the masked stand-in."""
+    try:
+        raise masked from None
+    except faults.MaskedFault:
+        return start_response(status, headers, sys.exc_info())
+
+
+def _attempt(func: Callable[[], Any]) -> Exception | None:
+    """Call ``func``; what it raised is returned, to be logged after the except block."""
+    try:
+        func()
+    except Exception as exc:  # noqa: BLE001 - the caller reports it
+        return exc
+    return None
+
 
 class _Call:
     """The state of one request.
@@ -282,11 +326,19 @@ class _Call:
     then a failure can still become a fault response, even behind outer webob-based
     filters that take the status at ``start_response`` time (oslo.middleware's
     request_id filter, ``req.get_response``).
+
+    ``error`` holds the app's exception from the ``except`` block that caught it to the
+    code that reports it, which runs after that block: while an exception is handled,
+    ``sys.exc_info()`` returns it and oslo.log appends its raw text to WARNING+ lines.
+    Taking it from here (``take_error``) also keeps it out of the locals of every frame
+    a MaskedFault raised to the server passes through (error reporters that print
+    locals would show it).
     """
 
     __slots__ = (
         "client_gone",
         "environ",
+        "error",
         "forwarded",
         "headers",
         "reported",
@@ -309,6 +361,12 @@ class _Call:
         self.sent = False
         self.reported = False
         self.client_gone = False
+        self.error: Exception | None = None
+
+    def take_error(self) -> Exception:
+        """The pending exception, cleared from the call."""
+        exc, self.error = self.error, None
+        return exc  # type: ignore[return-value] - only called with an error pending
 
     # -- the app's side of start_response ---------------------------------------------
 
@@ -355,23 +413,24 @@ class _Call:
                     first = chunk
                     break
         except Exception as exc:  # noqa: BLE001 - this is the fault wrapper
-            self._close_after_fault(app_iter)
-            return self.failed(exc)
-        self.forward()
-        if first:
-            self.sent = True
-        return _Body(self, app_iter, iterator, first)
+            self.error = exc
+        else:
+            self.forward()
+            if first:
+                self.sent = True
+            return _Body(self, app_iter, iterator, first)
+        self._close_after_fault(app_iter)
+        return self.failed()
 
     def _close_after_fault(self, app_iter: Any) -> None:
         close = getattr(app_iter, "close", None)
         if close is None:
             return
-        try:
-            close()
-        except Exception:
-            LOG.exception("faultwrap: the app's close() failed after a fault")
+        failure = _attempt(close)
+        if failure is not None:
+            _log_failure("faultwrap: the app's close() failed after a fault", failure)
 
-    def is_disconnect(self, exc: BaseException) -> bool:
+    def is_disconnect(self, exc: BaseException | None) -> bool:
         """Did the client go away? Only the server's ``write()`` can tell (the app may
         have wrapped its error, hence a flag rather than the exception's type)."""
         return self.client_gone
@@ -386,59 +445,90 @@ class _Call:
             self.reported = True
             self.wrapper.report(self.environ, code, None, " (passed through)")
 
-    def failed(self, exc: Exception) -> Iterable[bytes]:
-        """The app failed before a body byte went out: answer with a fault if we may."""
-        if self.is_disconnect(exc):
-            LOG.info("faultwrap: client disconnected: %s", faults.exception_class(exc))
-            raise exc
-        if self.sent:
-            self.abort(exc)
-        if faults.redirect_or_success(exc):
-            self.reported = True
-            return exc(self.environ, self._restart)  # type: ignore[operator]
-        return self._fault(exc)
+    def failed(self) -> Iterable[bytes]:
+        """The app failed (``error``) before a body byte went out: a fault if we may.
 
-    def _restart(self, status: str, headers: list, exc_info: Any = None) -> Any:
-        """start_response for a replacement response (exc_info if headers were passed on)."""
+        Called after the except block; the exception is never held in a local here,
+        since a MaskedFault raised to the server may pass through this frame."""
+        if self.is_disconnect(self.error):
+            self.disconnected()
+        if self.sent:
+            self.abort()
+        if faults.redirect_or_success(self.error):
+            self.reported = True
+            return self._redirect(self.take_error())
+        return self._fault(self.take_error())
+
+    def disconnected(self) -> NoReturn:
+        """The client went away: not a fault. Log it and re-raise it unchanged."""
+        exc = self.take_error()
+        LOG.info("faultwrap: client disconnected: %s", faults.exception_class(exc))
+        raise exc
+
+    def masked(self, exc: BaseException) -> faults.MaskedFault:
+        """The stand-in for ``exc`` that the server may see and log."""
+        request_id, _global = fw_context.request_ids(self.environ)
+        return faults.MaskedFault.of(exc, request_id, self.wrapper.limit)
+
+    def _redirect(self, exc: Any) -> Iterable[bytes]:
+        """Serve a raised webob redirect (or success) as the app's own response."""
+        masked = self.masked(exc) if self.forwarded else None
+
+        def start_response(status: str, headers: list, _exc_info: Any = None) -> Any:
+            return self._restart(status, headers, masked)
+
+        return exc(self.environ, start_response)
+
+    def _restart(self, status: str, headers: list, masked: faults.MaskedFault | None) -> Any:
+        """start_response for a replacement response: with ``masked`` as ``exc_info`` if
+        the app's headers were passed on already (the server raises it if they are out)."""
         if self.forwarded:
-            return self.server_start_response(status, headers, exc_info or sys.exc_info())
+            return _hand_to_server(self.server_start_response, status, headers, masked)  # type: ignore[arg-type]
         self.forwarded = True
         return self.server_start_response(status, headers)
+
+    def _fault_response(self, exc: Exception) -> tuple[int, str, list, bytes]:
+        wrapper = self.wrapper
+        request_id, _global = fw_context.request_ids(self.environ)
+        fault = faults.build_fault(exc, wrapper.options.default_fault_name, wrapper.limit)
+        headers = fault.headers
+        if not any(k.lower() == fw_context.REQUEST_ID_HEADER for k, _v in headers):
+            headers.insert(len(headers) - 2, (fw_context.REQUEST_ID_HEADER, request_id))
+        return fault.status, fault.status_line, headers, fault.body
 
     def _fault(self, exc: Exception) -> list[bytes]:
         """Start the JSON fault and return its body (empty for HEAD)."""
         self.reported = True
-        wrapper = self.wrapper
+        bug: Exception | None = None
         try:
-            request_id, _global = fw_context.request_ids(self.environ)
-            fault = faults.build_fault(exc, wrapper.options.default_fault_name, wrapper.limit)
-            headers = fault.headers
-            if not any(k.lower() == fw_context.REQUEST_ID_HEADER for k, _v in headers):
-                headers.insert(len(headers) - 2, (fw_context.REQUEST_ID_HEADER, request_id))
-            status, status_line, body = fault.status, fault.status_line, fault.body
-        except Exception:
-            LOG.exception("faultwrap: could not build the fault response")
+            status, status_line, headers, body = self._fault_response(exc)
+        except Exception as caught:  # noqa: BLE001 - a bug in faultwrap: still answer
+            bug = caught
             status, status_line, body = 500, "500 Internal Server Error", _LAST_RESORT_BODY
             headers = [("Content-Type", faults.JSON_CONTENT_TYPE),
                        ("Content-Length", str(len(body)))]
-        wrapper.report(self.environ, status, exc)
-        self._restart(status_line, headers, (type(exc), exc, exc.__traceback__))
+        if bug is not None:
+            _log_failure("faultwrap: could not build the fault response", bug)
+            bug = None
+        self.wrapper.report(self.environ, status, exc)
+        masked = self.masked(exc) if self.forwarded else None
+        del exc  # not in this frame if the server raises the MaskedFault
+        self._restart(status_line, headers, masked)
         if self.environ.get("REQUEST_METHOD") == "HEAD":
             return []
         return [body]
 
-    def abort(self, exc: BaseException) -> None:
-        """Bytes are out: report, then hand the error to the server (never returns)."""
+    def abort(self) -> NoReturn:
+        """Bytes are out: report ``error``, then hand the server its MaskedFault through
+        ``start_response(..., exc_info)``, which raises it there (PEP 3333); never returns."""
         self.reported = True
+        exc = self.take_error()
         self.wrapper.report(self.environ, 500, exc, " (after the response started)")
-        exc_info = (type(exc), exc, exc.__traceback__)
-        try:
-            self.server_start_response(
-                "500 Internal Server Error", [("Content-Type", "text/plain")], exc_info
-            )
-        finally:
-            exc_info = None
-        raise exc  # the server's start_response should have raised it already
+        masked = self.masked(exc)
+        del exc  # no frame on the server's traceback holds the app's exception
+        _hand_to_server(self.server_start_response, "500 Internal Server Error",
+                        [("Content-Type", "text/plain")], masked)
+        raise masked from None  # the server's start_response should have raised it already
 
 
 class _Body:
@@ -470,14 +560,15 @@ class _Body:
         except StopIteration:
             self.iterator = None
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - this is the fault wrapper
             self.iterator = None
-            call = self.call
-            if call.is_disconnect(exc):
-                LOG.info("faultwrap: client disconnected: %s", faults.exception_class(exc))
-                raise
-            call.abort(exc)  # the first chunk went out: the response has started
-        return chunk
+            self.call.error = exc
+        else:
+            return chunk
+        call = self.call  # after the except block: see _Call.error
+        if call.is_disconnect(call.error):
+            call.disconnected()
+        call.abort()  # the first chunk went out: the response has started
 
     def close(self) -> None:
         if self.closed:
@@ -485,16 +576,20 @@ class _Body:
         self.closed = True
         call = self.call
         close = getattr(self.app_iter, "close", None)
-        try:
-            if close is not None:
-                close()
-        except Exception as exc:
-            if call.is_disconnect(exc):
-                raise
-            if call.reported:
-                LOG.exception("faultwrap: close() failed after a reported fault")
-            else:
-                call.reported = True
-                call.wrapper.report(call.environ, 500, exc, " (in close())")
-            raise
-        call.finished()
+        if close is not None:
+            call.error = _attempt(close)
+        if call.error is None:
+            call.finished()
+            return
+        if call.is_disconnect(call.error):
+            raise call.take_error()
+        # The server logs what close() raises: it gets the masked stand-in.
+        exc = call.take_error()
+        if call.reported:
+            _log_failure("faultwrap: close() failed after a reported fault", exc)
+        else:
+            call.reported = True
+            call.wrapper.report(call.environ, 500, exc, " (in close())")
+        masked = call.masked(exc)
+        del exc
+        raise masked from None

@@ -18,7 +18,10 @@ Rules (documented for operators in docs/middleware.rst):
   ``Authorization:``, ``Proxy-Authorization:``, ``Cookie:``, ``Set-Cookie:`` and
   ``X-Api-Key:`` lose their whole value; ``scheme://user:password@`` loses the password;
   command-line options with a secret name lose their separate value
-  (``--os-password hunter2``, ``--os-token abc``); then
+  (``--os-password hunter2``, ``--os-token abc``); ``Bearer <credential>`` loses the
+  credential wherever it stands; a Keystone token needs no key to be found: a fernet
+  token (``gAAAAA`` and base64url) is masked anywhere, and a bare UUID token (32 or
+  more hex digits) right after the word ``token`` (``invalid token 3f2a...``); then
   ``oslo_utils.strutils.mask_password`` runs as a safety net (it also covers the XML forms).
 * In URLs, the userinfo password and the value of every secret query (or fragment)
   parameter are masked one by one, so harmless parameters stay readable.
@@ -74,7 +77,20 @@ _FLAG_RE = re.compile(
     r"""(?<!\S)(?P<flag>--?(?P<name>[A-Za-z][\w-]*))(?P<sp>[ \t]+)"""
     r"""(?P<value>"[^"\r\n]*"|'[^'\r\n]*'|[^\s\-"']\S*)"""
 )
-_USERINFO_RE = re.compile(r"((?<![\w+.-])[a-zA-Z][\w+.-]*://[^:/@\s]*:)[^@/\s]*@")
+# The password runs to the last "@" of the authority, so an unencoded "@" in it is
+# masked too ("mysql://nova:p@ss@db" -> "mysql://nova:***@db").
+_USERINFO_RE = re.compile(r"((?<![\w+.-])[a-zA-Z][\w+.-]*://[^:/@\s]*:)[^/\s]*@")
+# Keystone tokens without a key: fernet tokens (version byte 0x80, base64url) are
+# unmistakable anywhere; a UUID token (32+ hex digits) only right after "token", since
+# bare hex is also every project, user and instance id.
+_FERNET_RE = re.compile(r"(?<![\w-])gAAAAA[\w-]{20,}={0,2}")
+_HEX_TOKEN_RE = re.compile(
+    r"""(?P<lead>token\w{0,32}[ \t]+(?:id[ \t]+)?["'(\[<]?)[0-9a-fA-F]{32,}(?![\w-])""",
+    re.IGNORECASE,
+)
+# An HTTP bearer credential in prose ("sent Bearer eyJ..."); after a key or a header
+# name it is masked with the pair already.
+_BEARER_RE = re.compile(r"(?<![\w-])(?P<lead>Bearer[ \t]+)[\w.~+/-]+=*", re.IGNORECASE)
 # A key (optionally quoted) and its separator; the value is matched separately, only
 # after a secret key, so that scanning stays linear on any input.
 _KEY_RE = re.compile(
@@ -231,6 +247,9 @@ def mask_text(text: Any, limit: int | None = None) -> str:
             text = text[: limit + max(limit, 4096)]
         text = _HEADER_LINE_RE.sub(lambda m: f"{m.group(1)} {MASK}", text)
         text = _USERINFO_RE.sub(lambda m: f"{m.group(1)}{MASK}@", text)
+        text = _FERNET_RE.sub(MASK, text)
+        text = _HEX_TOKEN_RE.sub(lambda m: f"{m.group('lead')}{MASK}", text)
+        text = _BEARER_RE.sub(lambda m: f"{m.group('lead')}{MASK}", text)
         text = _FLAG_RE.sub(_mask_flag, text)
         text = _mask_pairs(text, net=True)
         return truncate(text, limit)

@@ -15,6 +15,7 @@ import pytest
 import webtest
 
 from faultwrap import demo, middleware, notifier
+from faultwrap.faults import MaskedFault
 from faultwrap.middleware import FaultWrapper
 from tests.functional.brokerproxy import BrokerProxy
 from tests.functional.conftest import unwrap
@@ -93,7 +94,7 @@ def test_every_demo_fault_reaches_the_broker(broker, topic, queues, tmp_path, cl
     app.get("/v1/conflict", status=409)
     app.get("/v1/overlimit", status=413)
     app.get("/v1/unavailable", status=503)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(MaskedFault, match="^RuntimeError: "):  # what the server gets
         app.get("/v1/stream")
     assert notifier.flush(10, conf=conf)
     bodies = queues.get(f"{topic}.error", count=4, timeout=10)

@@ -18,7 +18,9 @@ import webtest
 from oslo_context import context as oslo_context
 
 from faultwrap import middleware
+from faultwrap.faults import MaskedFault
 from faultwrap.middleware import FaultWrapper
+from tests.support.wsgi import run_server
 
 API_FAULT_KEYS = {
     "url", "exception", "status", "method", "request_id", "global_request_id",
@@ -382,19 +384,6 @@ def test_generator_starting_lazily_then_failing_gives_fault(fault_conf):
     assert res.json["conflictingRequest"]["message"] == "SafeConflict: lazy"
 
 
-def run_server(app, method="GET"):
-    """Run ``app`` in wsgiref's real server handler; the raw bytes it wrote."""
-    environ = {"REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": "/", "QUERY_STRING": "",
-               "SERVER_NAME": "h", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.0"}
-    out, err = io.BytesIO(), io.StringIO()
-    handler = wsgiref.handlers.SimpleHandler(io.BytesIO(), out, err, environ)
-    try:
-        handler.run(validator(app))
-    except Exception as exc:  # noqa: BLE001 - wsgiref itself trips over close() errors
-        err.write(f"escaped: {exc!r}")
-    return out.getvalue(), err.getvalue()
-
-
 def test_error_after_bytes_sent_is_reraised_never_a_second_response(fault_conf, notifications):
     body = Closing([b"first", b"second"], fail_at=1)
     raw, errors = run_server(FaultWrapper(validator(streaming(body)), conf=fault_conf))
@@ -408,10 +397,15 @@ def test_error_after_bytes_sent_is_reraised_never_a_second_response(fault_conf, 
     assert payload["exception"] == "password=*** broke mid-stream"
 
 
-def test_error_after_bytes_sent_through_webtest_raises(fault_conf, notifications):
-    with pytest.raises(Unsafe):
+def test_error_after_bytes_sent_through_webtest_raises_the_masked_stand_in(fault_conf,
+                                                                          notifications):
+    with pytest.raises(MaskedFault) as raised:
         make(streaming(Closing([b"a", b"b"], fail_at=1)), fault_conf).get("/")
-    assert len(notifications.of_type("api.fault")) == 1
+    request_id = only_fault(notifications)["payload"]["request_id"]
+    assert str(raised.value) == (
+        f"tests.unit.test_middleware.Unsafe: password=*** broke mid-stream [request {request_id}]"
+    )
+    assert raised.value.__cause__ is None and raised.value.__context__ is None
 
 
 def test_error_before_bytes_through_real_server_gives_fault(fault_conf):

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from faultwrap import scrub
+from tests.support.secrets import CORPUS, FERNET, HEX_TOKEN, leaks
 
 
 @pytest.mark.parametrize(
@@ -56,6 +57,37 @@ def test_mask_text(text, expected):
     assert scrub.mask_text(text) == expected
 
 
+@pytest.mark.parametrize("entry", CORPUS, ids=[e.name for e in CORPUS])
+def test_corpus_is_masked_and_keeps_its_useful_text(entry):
+    masked = scrub.mask_text(entry.text)
+    assert leaks(masked) == []
+    assert entry.masked in masked
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Keystone tokens need no key: fernet anywhere, UUID tokens after "token".
+        (f"invalid token {FERNET}", "invalid token ***"),
+        (f"['{FERNET}']", "['***']"),
+        (f"Token {HEX_TOKEN.upper()} expired", "Token *** expired"),
+        (f"subject token id '{HEX_TOKEN}'", "subject token id '***'"),
+        (f"auth_token {HEX_TOKEN}", "auth_token ***"),
+        # Bare hex elsewhere is an id (project, user, instance): kept.
+        (f"project {HEX_TOKEN} over quota", f"project {HEX_TOKEN} over quota"),
+        (f"token {HEX_TOKEN[:31]} short", f"token {HEX_TOKEN[:31]} short"),
+        ("gAAAAAshort", "gAAAAAshort"),
+        # Bearer credentials in prose.
+        ("sent Bearer abc.def-ghi_jkl= upstream", "sent Bearer *** upstream"),
+        # Multi-host transport URLs: every password, and unencoded "@" in one.
+        ("rabbit://u:p1@h1:5672,u:p2@h2:5672/vhost", "rabbit://u:***@h2:5672/vhost"),
+        ("mysql://nova:p@ss@db/nova", "mysql://nova:***@db/nova"),
+    ],
+)
+def test_tokens_without_a_key(text, expected):
+    assert scrub.mask_text(text) == expected
+
+
 def test_mask_text_odd_inputs():
     class Raises:
         def __str__(self):
@@ -92,6 +124,8 @@ def test_secret_straddling_the_cut_is_masked_before_cutting():
     "a" * 200_000, "a." * 100_000, "a=b " * 50_000, '"' * 200_000, "x:" * 100_000,
     "a=b=c=d" * 30_000, "token=\"" * 30_000, "token={" * 30_000, "token=" + "[" * 200_000,
     "{token=" * 30_000, "token:{'" * 30_000, "--token " * 30_000, '--token "' * 30_000,
+    "token " * 40_000, "token" * 40_000, "Xtoken" * 40_000, "token " + "a" * 200_000, "gAAAAA" * 40_000, "Bearer " * 40_000,
+    "x://a:" + "b@" * 100_000, "x://a:" * 40_000,
 ])
 def test_no_catastrophic_backtracking(evil):
     start = time.perf_counter()

@@ -1,0 +1,1 @@
+"""Helpers shared by unit and functional tests (never imported from a test module)."""
