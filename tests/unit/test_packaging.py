@@ -156,6 +156,7 @@ def test_build_prints_no_warning(built):
     warnings = [line for line in built.log.splitlines() if WARNING_LINE.search(line)]
     assert warnings == []
     assert "Successfully built faultwrap-" in built.log
+    assert "Building wheel from sdist" in built.log  # the sdist alone suffices
 
 
 def test_sdist_is_the_whole_project(built):
