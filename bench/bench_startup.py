@@ -23,8 +23,9 @@ interleaved (every variant once per round, the order rotated each round) after
 bytecode caches: children run without PYTHONDONTWRITEBYTECODE, as a deployed service
 does). Reported: median and min-max of wall time and of the child's CPU time
 (user+sys), and the ratios faultwrap / catch_errors of the net medians; the target
-(issue 8) is <= 1.5 for both (CPU time is the steadier one on a busy machine). Each child checks what it imported and prints it, so a variant
-that quietly measured the wrong thing fails the run. Results go to
+(issue 8) is <= 1.5 for both (CPU time is the steadier one on a busy machine). Each
+child prints what it imported and how many notifications the ``test`` driver got, so
+a variant that quietly measured the wrong thing fails the run. Results go to
 ``bench/results/startup.json``.
 """
 
@@ -65,7 +66,9 @@ def start_response(status, headers, exc_info=None):
 body = mw(environ, start_response)
 b"".join(body)
 getattr(body, "close", lambda: None)()
-print(seen[-1][:3], "oslo_messaging" in sys.modules, "eventlet" in sys.modules)
+test_driver = sys.modules.get("oslo_messaging.notify._impl_test")
+sent = len(test_driver.NOTIFICATIONS) if test_driver else 0
+print(seen[-1][:3], "oslo_messaging" in sys.modules, "eventlet" in sys.modules, sent)
 """
 
 VARIANTS = {
@@ -77,11 +80,12 @@ VARIANTS = {
     "mw = FaultWrapper(app, oslo_config_file={config!r})\n",
 }
 
-#: What each child must print: status, oslo_messaging imported, eventlet imported.
+#: What each child must print: status, oslo_messaging imported, eventlet imported,
+#: notifications the ``test`` driver received.
 EXPECTED = {
-    "catch_errors": "500 False False",
-    "faultwrap": "500 False False",
-    "faultwrap_notify": "500 True True",
+    "catch_errors": "500 False False 0",
+    "faultwrap": "500 False False 0",
+    "faultwrap_notify": "500 True True 1",
 }
 
 NOTIFY_CONFIG = """\

@@ -48,7 +48,9 @@ transport_url = fake:/
 delivery_sync = true
 """
 
-FILTER_SECTION = "[filter:faultwrap]\npaste.filter_factory = faultwrap.middleware:FaultWrapper.factory\n"
+FILTER_SECTION = (
+    "[filter:faultwrap]\npaste.filter_factory = faultwrap.middleware:FaultWrapper.factory\n"
+)
 
 
 def run_python(code: str, *args: str) -> subprocess.CompletedProcess:
