@@ -4,8 +4,10 @@ Legacy emitters, versioned objects and FaultWrapper all go through ``Notifier.no
 it checks (cheaply) whether anything would be sent, builds the payload only then,
 makes oslo.messaging's exact envelope on the caller's thread and hands it to
 ``delivery.Delivery``. The sender thread passes it to the configured oslo.messaging
-drivers. The transport and drivers are made lazily and made again when the process
-id changes, so a notifier works in every worker of a forking server.
+drivers through ``faultwrap.drivers``, the seam to oslo.messaging, imported only
+where notifications are on. The transport and drivers are made
+lazily and made again when the process id changes, so a notifier works in every
+worker of a forking server.
 """
 
 from __future__ import annotations
@@ -20,11 +22,8 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-import oslo_messaging
 from oslo_config import cfg
 from oslo_context import context as oslo_context
-from oslo_messaging.notify import _impl_log as log_driver
-from oslo_messaging.notify import messaging as messaging_driver
 from oslo_serialization import jsonutils
 from oslo_utils import strutils, timeutils
 
@@ -58,11 +57,6 @@ WIRE_PRIORITY = {
     "error": "ERROR",
     "critical": "CRITICAL",
 }
-
-#: The logger method the ``log`` driver should use for a priority. oslo's log driver
-#: calls ``getattr(logger, priority)``: ``warn`` is deprecated in Python and
-#: ``audit``/``sample`` do not exist (oslo then warns and loses the notification).
-LOG_DRIVER_METHOD = {"warn": "warning", "audit": "info", "sample": "debug"}
 
 #: Payload argument: the payload itself, or a callable that builds it (only when sent).
 Payload = Mapping[str, Any] | Callable[[], Any] | Any
@@ -175,12 +169,14 @@ def keep_current_context() -> Iterator[None]:
 
 
 def register_oslo_notification_opts(conf: cfg.ConfigOpts) -> None:
-    """Register ``[oslo_messaging_notifications]`` so its options can be read early."""
-    from oslo_messaging import opts as oslo_messaging_opts
+    """Register ``[oslo_messaging_notifications]`` so its options can be read early.
 
-    for group, opts in oslo_messaging_opts.list_opts():
-        if group == "oslo_messaging_notifications":
-            conf.register_opts(opts, group=group)
+    This imports oslo.messaging (``faultwrap.drivers``): call it only where
+    notifications are on.
+    """
+    from faultwrap import drivers
+
+    drivers.register_opts(conf)
 
 
 def check_config(conf: cfg.ConfigOpts) -> None:
@@ -223,6 +219,8 @@ class _ProcessState:
             self._send, queue_size=ns.delivery_queue_size, sync=ns.delivery_sync
         )
         self.transport: Any = None
+        self.legacy_drivers: list[Any] = []
+        self.versioned_drivers: list[Any] = []
         self.setup_error: str | None = None
         self.renewals = 0
         self._stale = False
@@ -231,16 +229,17 @@ class _ProcessState:
 
     def _setup(self) -> None:
         try:
-            self.transport = oslo_messaging.get_notification_transport(self.conf)
-            # Two oslo.messaging Notifiers only to load the configured drivers
-            # (stevedore): one on the legacy topics, one on the versioned topics.
-            self.legacy = oslo_messaging.Notifier(self.transport, retry=self.retry)
-            self.versioned = oslo_messaging.Notifier(
-                self.transport, retry=self.retry, topics=self.versioned_topics
+            from faultwrap import drivers  # oslo.messaging: only once something is sent
+
+            self.transport = drivers.make_transport(self.conf)
+            # The configured drivers twice: on the legacy topics and on the versioned ones.
+            self.legacy_drivers = drivers.load_drivers(self.transport, self.retry)
+            self.versioned_drivers = drivers.load_drivers(
+                self.transport, self.retry, self.versioned_topics
             )
-            if not self.legacy._driver_mgr.extensions:
-                drivers = list(self.conf.oslo_messaging_notifications.driver)
-                raise ValueError(f"none of the notification drivers {drivers} could be loaded")
+            if not self.legacy_drivers:
+                names = list(self.conf.oslo_messaging_notifications.driver)
+                raise ValueError(f"none of the notification drivers {names} could be loaded")
         except Exception as exc:  # noqa: BLE001 - logged just below
             # Never raise into the emitter: every notification is then counted as
             # delivery_failed with this error (transport URLs are masked).
@@ -271,12 +270,13 @@ class _ProcessState:
             raise NotificationSetupError(self.setup_error)
         if self._stale:
             self._renew()
+        from faultwrap import drivers
+
         versioned, ctxt, message, priority = item
-        notifier = self.versioned if versioned else self.legacy
         failures = []
-        for ext in notifier._driver_mgr.extensions:
+        for driver in self.versioned_drivers if versioned else self.legacy_drivers:
             try:
-                _send_to_driver(ext.obj, ctxt, message, priority, self.retry)
+                drivers.send(driver, ctxt, message, priority, self.retry)
             except Exception as exc:  # noqa: BLE001 - re-raised after the other drivers
                 failures.append(exc)
         if failures:
@@ -296,26 +296,6 @@ def _cleanup_quietly(transport: Any) -> None:
         transport.cleanup()
     except Exception:  # best effort: the transport is being abandoned
         LOG.debug("faultwrap: transport cleanup failed", exc_info=True)
-
-
-def _send_to_driver(driver: Any, ctxt: Any, message: dict, priority: str, retry: int) -> None:
-    """One driver, one message; raises when it was not delivered.
-
-    The messaging drivers log the whole message (payload included) and swallow the
-    error; faultwrap calls the transport as they would, so failures are counted and
-    no payload reaches the log.
-    """
-    if isinstance(driver, messaging_driver.MessagingDriver):
-        for topic in driver.topics:
-            target = oslo_messaging.Target(topic=f"{topic}.{priority.lower()}")
-            driver.transport._send_notification(
-                target, ctxt, message, version=driver.version, retry=retry
-            )
-    elif isinstance(driver, log_driver.LogDriver):
-        method = priority.lower()
-        driver.notify(ctxt, message, LOG_DRIVER_METHOD.get(method, method), retry)
-    else:
-        driver.notify(ctxt, message, priority, retry)
 
 
 #: When each caller bug (build failure, unknown priority) was last logged at WARNING.

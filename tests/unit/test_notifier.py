@@ -11,7 +11,7 @@ import oslo_messaging
 import pytest
 from oslo_context import context as oslo_context
 
-from faultwrap import delivery, notifier
+from faultwrap import delivery, drivers, notifier
 from tests.conftest import make_conf
 
 ENVELOPE_KEYS = {"message_id", "publisher_id", "event_type", "priority", "payload", "timestamp"}
@@ -203,10 +203,10 @@ def test_topics_legacy_to_oslo_topics_versioned_to_versioned_topics(make):
     for topic in ("vers_a", "vers_b"):
         assert recorders[topic].got == [("info", "nova-api:testhost", "service.update")]
     # And the drivers oslo.messaging loaded were built for exactly those topics.
-    (legacy_ext,) = state.legacy._driver_mgr.extensions
-    (versioned_ext,) = state.versioned._driver_mgr.extensions
-    assert legacy_ext.obj.topics == ["legacy_t"]
-    assert versioned_ext.obj.topics == ["vers_a", "vers_b"]
+    (legacy_driver,) = state.legacy_drivers
+    (versioned_driver,) = state.versioned_drivers
+    assert legacy_driver.topics == ["legacy_t"]
+    assert versioned_driver.topics == ["vers_a", "vers_b"]
 
 
 # -- level threshold --------------------------------------------------------------------------
@@ -554,7 +554,7 @@ def test_transport_is_renewed_after_a_failed_send(make, monkeypatch):
         if len(calls) == 1:
             raise OSError("hung socket")
 
-    monkeypatch.setattr(notifier, "_send_to_driver", fail_once)
+    monkeypatch.setattr(drivers, "send", fail_once)
     n = notifier.get_notifier("api", conf=conf)
     n.info(None, "first", {})
     assert state.transport is first  # renewed lazily, before the next send
@@ -574,7 +574,7 @@ def test_queue_full_through_the_core_never_blocks_and_is_counted(make, monkeypat
         started.set()
         assert release.wait(WAIT)
 
-    monkeypatch.setattr(notifier, "_send_to_driver", stuck)
+    monkeypatch.setattr(drivers, "send", stuck)
     n = notifier.get_notifier("api", conf=conf)
     assert n.error(None, "first", {}) is True
     assert started.wait(WAIT)  # the sender holds "first" in the driver

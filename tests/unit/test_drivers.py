@@ -1,0 +1,97 @@
+"""faultwrap.drivers, the one seam to oslo.messaging, on ``fake:/``: no broker needed.
+
+Each private attribute of oslo.messaging the seam reaches is exercised here (the
+drivers a Notifier loaded, the messaging drivers' transport call, the log driver's
+priority method); the notifier tests cover the same paths end to end.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from oslo_config import cfg
+from oslo_messaging.notify import _impl_log, messaging
+
+from faultwrap import drivers
+from tests.conftest import make_conf
+
+
+def by_class(loaded: list) -> dict:
+    """The loaded drivers by class name (stevedore keeps entry-point order, not ours)."""
+    return {type(driver).__name__: driver for driver in loaded}
+
+
+@pytest.fixture
+def transport():
+    conf = make_conf(
+        oslo_messaging_notifications={
+            "driver": ["messagingv2", "messaging", "log", "noop"],
+            "transport_url": "fake:/",
+            "topics": ["from_conf"],
+        }
+    )
+    made = drivers.make_transport(conf)
+    yield made
+    made.cleanup()
+
+
+def test_register_opts_registers_oslo_messagings_own_group():
+    conf = cfg.ConfigOpts()
+    conf([], default_config_files=[], default_config_dirs=[])
+    drivers.register_opts(conf)
+    drivers.register_opts(conf)  # twice is harmless: the same option objects
+    assert conf.oslo_messaging_notifications.driver == []
+    assert conf.oslo_messaging_notifications.topics == ["notifications"]
+    assert conf.oslo_messaging_notifications.retry == -1
+
+
+def test_load_drivers_builds_every_configured_driver_on_the_given_topics(transport):
+    loaded = by_class(drivers.load_drivers(transport, 0, ["t1", "t2"]))
+    assert sorted(loaded) == ["LogDriver", "MessagingDriver", "MessagingV2Driver", "NoOpDriver"]
+    v2, v1 = loaded["MessagingV2Driver"], loaded["MessagingDriver"]
+    assert isinstance(v2, messaging.MessagingDriver) and v2.version == 2.0
+    assert v1.version == 1.0
+    assert v2.topics == v1.topics == ["t1", "t2"]
+    assert isinstance(loaded["LogDriver"], _impl_log.LogDriver)
+
+
+def test_load_drivers_defaults_to_the_configured_topics(transport):
+    v2 = by_class(drivers.load_drivers(transport, 0))["MessagingV2Driver"]
+    assert v2.topics == ["from_conf"]
+
+
+def test_send_calls_the_messaging_transport_once_per_topic_with_the_priority(transport):
+    v2 = by_class(drivers.load_drivers(transport, 0, ["t1", "t2"]))["MessagingV2Driver"]
+    sent = []
+
+    def record(target, ctxt, message, version, retry):
+        sent.append((target.topic, message["event_type"], version, retry))
+
+    v2.transport._send_notification = record  # the private call the seam makes
+    drivers.send(v2, {}, {"event_type": "api.fault"}, "ERROR", 3)
+    assert sent == [("t1.error", "api.fault", 2.0, 3), ("t2.error", "api.fault", 2.0, 3)]
+
+
+def test_send_raises_what_the_transport_raises_and_logs_no_payload(transport, caplog):
+    v2 = by_class(drivers.load_drivers(transport, 0, ["t1"]))["MessagingV2Driver"]
+
+    def refuse(*args, **kwargs):
+        raise OSError("Connection refused")
+
+    v2.transport._send_notification = refuse
+    with caplog.at_level(logging.DEBUG), pytest.raises(OSError, match="refused"):
+        drivers.send(v2, {}, {"event_type": "e", "payload": {"secret": "s3cr3t"}}, "INFO", 0)
+    assert "s3cr3t" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("priority", "level"),
+    [("warn", logging.WARNING), ("audit", logging.INFO), ("sample", logging.DEBUG),
+     ("ERROR", logging.ERROR)],
+)
+def test_send_maps_priorities_the_log_driver_cannot_call(transport, caplog, priority, level):
+    log = by_class(drivers.load_drivers(transport, 0))["LogDriver"]
+    with caplog.at_level(logging.DEBUG, logger="oslo.messaging.notification"):
+        drivers.send(log, {}, {"event_type": "e", "payload": {}}, priority, 0)
+    assert [r.levelno for r in caplog.records if r.name.startswith("oslo.messaging")] == [level]
