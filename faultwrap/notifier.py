@@ -29,6 +29,7 @@ from oslo_utils import strutils, timeutils
 
 from faultwrap import checks as fw_checks
 from faultwrap import conf as fw_conf
+from faultwrap import context as fw_context
 from faultwrap import delivery as fw_delivery
 
 LOG = logging.getLogger(__name__)
@@ -151,10 +152,12 @@ def safe_context(ctxt: Any = None) -> Any:
 
     The thread's current context is the same before and after: oslo.context's
     constructor makes every new context current when none is (even with
-    ``overwrite=False``), and ``redacted_copy()`` always does.
+    ``overwrite=False``), and ``redacted_copy()`` always does. Its ``to_dict()`` has
+    Nova's ``user_id``/``project_id`` keys too (``context.with_nova_keys``): Ceilometer's
+    default ``user_id`` trait reads them.
     """
     with keep_current_context():
-        return resolve_context(ctxt).redacted_copy()
+        return fw_context.with_nova_keys(resolve_context(ctxt).redacted_copy())
 
 
 @contextlib.contextmanager

@@ -3,8 +3,7 @@
 Ceilometer's default ``user_id``/``project_id`` event traits read
 ``_context_user_id``/``_context_project_id``: oslo.context's ``to_dict()`` has
 ``user`` but no ``user_id``. ``faultwrap.context.with_nova_keys`` adds Nova's keys
-to the redacted context; the notifier's ``safe_context`` is to call it (patched in
-here until that hook is in notifier.py).
+to the redacted context, and the notifier's ``safe_context`` calls it.
 """
 
 from __future__ import annotations
@@ -12,17 +11,13 @@ from __future__ import annotations
 import pytest
 from oslo_context import context as oslo_context
 
-from faultwrap import context, notifier
+from faultwrap import notifier
 from tests.functional.conftest import unwrap
 
 pytestmark = pytest.mark.broker
 
 
-def test_user_id_and_project_id_reach_the_broker_redacted(broker_conf, topic, queues,
-                                                         monkeypatch):
-    original = notifier.safe_context
-    monkeypatch.setattr(notifier, "safe_context",
-                        lambda ctxt=None: context.with_nova_keys(original(ctxt)))
+def test_user_id_and_project_id_reach_the_broker_redacted(broker_conf, topic, queues):
     ctxt = oslo_context.RequestContext(
         request_id="req-ids", user_id="user-1", project_id="project-1", user_name="alice",
         project_name="demo", auth_token="token-must-not-travel", overwrite=False)
