@@ -157,7 +157,7 @@ def _cmd_listen(args: argparse.Namespace) -> int:
 
     if args.debug:
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
-    else:
+    elif not logging.getLogger().handlers:
         # Libraries' own warnings (reconnects, channel closes) would break the promise of
         # one stderr line per failure: listen reports what matters itself.
         logging.getLogger().addHandler(logging.NullHandler())
@@ -246,7 +246,7 @@ def _listen_exit(result: Any, args: argparse.Namespace) -> int:
     if result.reason == listen.ACCESS_REFUSED:
         return _fail(
             f"faultwrap listen: access refused: {result.message} (check the transport "
-            "URL's user and password, and that user's permissions on the vhost)",
+            "URL's user, password and vhost, and that user's permissions on the vhost)",
             EXIT_ACCESS_REFUSED,
         )
     if result.reason == listen.INTERRUPTED:

@@ -235,8 +235,8 @@ URL = "rabbit://guest:guest@127.0.0.1:5672/"
             4,
             (
                 "faultwrap listen: access refused: rabbit://guest:***@h:1/: ACCESS_REFUSED "
-                "(check the transport URL's user and password, and that user's permissions "
-                "on the vhost)"
+                "(check the transport URL's user, password and vhost, and that user's "
+                "permissions on the vhost)"
             ),
         ),
         (listen.Result(listen.INTERRUPTED, 0, signum=signal.SIGINT), 130, None),
