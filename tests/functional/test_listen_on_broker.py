@@ -424,3 +424,49 @@ def _delete_queue(name: str) -> None:
         conn.channel().queue_delete(name)
     finally:
         conn.close()
+
+
+def test_copy_connection_lost_mid_run_exits_3(broker, proxy, topic, listens):
+    """Unlike --shared (oslo.messaging reconnects), a lost copy cannot be resumed: the
+    queue went with the connection, so what was sent meanwhile is gone. Say so.
+    """
+    proxy.forward()
+    listen = listens(proxy.url, "--topic", topic, "--timeout", str(WAIT))
+    try:
+        listen.wait_ready()
+        proxy.down()  # the broker goes away: connection reset
+        code = listen.finish()
+    finally:
+        proxy.down()
+    assert code == 3, listen.err
+    assert len(listen.err) == 2, listen.err  # "listening on", then the failure
+    assert listen.err[1].startswith(
+        f"faultwrap listen: broker unreachable: rabbit://guest:***@127.0.0.1:{proxy.port}/: "
+        "connection lost"
+    )
+    assert listen.elapsed < WAIT
+
+
+def test_a_missing_exchange_is_declared_as_oslo_messaging_declares_it(broker, topic, listens):
+    """Nothing ever sent to it: listen declares it (topic, non-durable, kept) so the
+    services' own declaration later matches; the test deletes it afterwards.
+    """
+    exchange = f"{topic}_exchange"
+    conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest", password="guest")
+    conn.connect()
+    try:
+        listen = listens(
+            broker, "--exchange", exchange, "--topic", topic, "--count", "1", "--timeout", str(WAIT)
+        )
+        listen.wait_ready()
+        channel = conn.channel()
+        # What oslo.messaging declares with default options: equivalent, so no error.
+        channel.exchange_declare(exchange, "topic", durable=False, auto_delete=False)
+        inner = {"event_type": "on.new.exchange", "priority": "INFO", "payload": {},
+                 "publisher_id": "p", "message_id": "m", "timestamp": "t"}
+        channel.basic_publish(amqp.Message(json.dumps(inner)), exchange, f"{topic}.info")
+        assert listen.finish() == 0, listen.err
+        assert [r["event_type"] for r in listen.records] == ["on.new.exchange"]
+    finally:
+        conn.channel().exchange_delete(exchange)
+        conn.close()
