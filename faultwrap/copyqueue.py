@@ -75,14 +75,15 @@ def broker_from_conf(conf: Any, transport_url: str | None = None) -> Broker:
     The URL is ``transport_url``, else ``[oslo_messaging_notifications] transport_url``,
     else ``[DEFAULT] transport_url`` (default ``rabbit://``: localhost, guest). TLS and
     the exchange's durability come from ``[oslo_messaging_rabbit]``, overridden by the
-    URL's query (``?ssl=1``) exactly as oslo.messaging's rabbit driver does.
+    URL's query (``?ssl=1``) exactly as oslo.messaging's rabbit driver does. Every host
+    is tried with the first host's user and password (oslo.messaging's URLs repeat them).
     """
     import oslo_messaging
 
     register_opts(conf)
     url = transport_url or conf.oslo_messaging_notifications.transport_url
     parsed = oslo_messaging.TransportURL.parse(conf, url)
-    if parsed.transport not in ("rabbit", "amqp"):
+    if parsed.transport != "rabbit":  # oslo's amqp:// is AMQP 1.0, another protocol
         raise NotRabbit(parsed.transport)
     rabbit = conf.oslo_messaging_rabbit
     query = parsed.query
@@ -205,6 +206,17 @@ def _os_reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def close(conn: amqp.Connection) -> None:
+    """Close politely, waiting at most ``CLOSE_TIMEOUT`` for the broker's Close-Ok."""
+    sock = _sock(conn)
+    try:
+        if sock is not None:
+            sock.settimeout(CLOSE_TIMEOUT)
+        conn.close()
+    except Exception:  # noqa: BLE001 - closing a broken connection: drop it instead
+        discard(conn)
+
+
 def _sock(conn: amqp.Connection) -> socket.socket | None:
     """The connection's socket, or None once it is closed (never reconnects)."""
     return conn.sock if conn.connected else None
@@ -300,13 +312,7 @@ class CopyQueue:
 
     def close(self) -> None:
         """Close the connection (the broker then deletes the queue), bounded in time."""
-        sock = _sock(self.conn)
-        try:
-            if sock is not None:
-                sock.settimeout(CLOSE_TIMEOUT)
-            self.conn.close()
-        except Exception:  # noqa: BLE001 - closing a broken connection: drop it instead
-            discard(self.conn)
+        close(self.conn)
 
     def abort(self) -> None:
         """Break a wait stuck on a silent socket, from another thread."""

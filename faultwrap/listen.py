@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TextIO
 
+from faultwrap import copyqueue
 from faultwrap.copyqueue import (
     CONNECT_TIMEOUT,
     POLL_INTERVAL,
@@ -242,7 +243,7 @@ class SharedSession:
         import oslo_messaging
 
         if self.broker is not None:
-            connect(self.broker, timeout).close()
+            copyqueue.close(connect(self.broker, timeout))
         self._printer = printer
         try:
             if self._own_transport:

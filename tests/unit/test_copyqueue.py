@@ -97,7 +97,7 @@ def test_exchange_durability_follows_the_rabbit_options():
     assert broker_for("rabbit://?amqp_auto_delete=yes").exchange_auto_delete
 
 
-@pytest.mark.parametrize("url", ["kafka://k:9092/", "fake:/"])
+@pytest.mark.parametrize("url", ["kafka://k:9092/", "fake:/", "amqp://u:p@qdrouterd:5672/"])
 def test_other_transports_are_not_rabbit(url):
     with pytest.raises(copyqueue.NotRabbit):
         broker_for(url)
