@@ -52,18 +52,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--config-file",
         action="append",
         default=[],
+        metavar="PATH",
         help="oslo.config file(s) to read transport_url, control_exchange and "
         "[oslo_messaging_rabbit] (TLS) from "
         "([oslo_messaging_notifications] transport_url, else [DEFAULT] transport_url); "
         "default: faultwrap.conf in ~/.faultwrap, ~, /etc/faultwrap or /etc, if any",
     )
     listen.add_argument(
-        "--transport-url", help="e.g. rabbit://guest:guest@127.0.0.1:5672/ (overrides the file)"
+        "--transport-url",
+        metavar="URL",
+        help="e.g. rabbit://guest:guest@127.0.0.1:5672/ (overrides the file)"
     )
     listen.add_argument(
         "--topic",
         action="append",
         dest="topics",
+        metavar="NAME",
         help="topic to listen on; repeat for several (default: notifications)",
     )
     listen.add_argument(
@@ -74,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="only these priorities; repeat for several (default: all)",
     )
     listen.add_argument(
-        "--exchange", help="exchange (default: [DEFAULT] control_exchange, i.e. openstack)"
+        "--exchange",
+        metavar="NAME",
+        help="exchange (default: [DEFAULT] control_exchange, i.e. openstack)"
     )
     sharing = listen.add_mutually_exclusive_group()
     sharing.add_argument(
@@ -85,13 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sharing.add_argument(
         "--pool",
+        metavar="NAME",
         help="consume from the named pool queue (oslo.messaging's listener pools): "
         "listeners of one pool share its messages; the queue stays on the broker after exit",
     )
-    listen.add_argument("--count", type=_positive_int, help="exit after N notifications")
+    listen.add_argument("--count", type=_positive_int, metavar="N", help="exit after N notifications")
     listen.add_argument(
         "--timeout",
         type=_positive_float,
+        metavar="S",
         help="exit after S seconds, connecting included (1 if --count not reached)",
     )
     listen.add_argument("--pretty", action="store_true", help="indented JSON instead of lines")
