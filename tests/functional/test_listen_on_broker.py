@@ -470,3 +470,28 @@ def test_a_missing_exchange_is_declared_as_oslo_messaging_declares_it(broker, to
     finally:
         conn.channel().exchange_delete(exchange)
         conn.close()
+
+
+def test_a_reader_that_goes_away_ends_listen_quietly(broker, topic, channel):
+    """``listen | head -1``: exit 0 at the next line, no BrokenPipeError on stderr."""
+    proc = subprocess.Popen(
+        [*faultwrap_command(), "listen", "--transport-url", broker, "--topic", topic,
+         "--timeout", str(WAIT)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # Each read is bounded by listen's own --timeout, which closes both pipes.
+        assert "listening on" in proc.stderr.readline()
+        publish(channel, topic, "info", "first", {})
+        assert json.loads(proc.stdout.readline())["event_type"] == "first"
+        proc.stdout.close()  # the reader is gone
+        publish(channel, topic, "info", "second", {})
+        assert proc.wait(WAIT) == 0
+        assert proc.stderr.read() == ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        proc.stderr.close()
