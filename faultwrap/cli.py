@@ -225,10 +225,9 @@ def _listen_session(conf: Any, args: argparse.Namespace) -> Any:
                 "use --shared or --pool for other transports"
             ) from None
     except oslo_messaging.InvalidTransportURL:
-        url = args.transport_url or conf.oslo_messaging_notifications.transport_url
-        raise _UsageError(f"invalid transport URL {mask_url(url)}") from None
-    except ValueError as exc:  # a malformed option value in the URL's query
-        raise _UsageError(f"invalid transport URL option: {exc}") from None
+        raise _UsageError(f"invalid transport URL {mask_url(_url(conf, args))}") from None
+    except ValueError as exc:  # a malformed port, or option value in the URL's query
+        raise _UsageError(f"invalid transport URL {mask_url(_url(conf, args))}: {exc}") from None
     if args.shared or args.pool:
         return listen.SharedSession(
             conf,
@@ -241,6 +240,14 @@ def _listen_session(conf: Any, args: argparse.Namespace) -> Any:
         )
     assert broker is not None
     return listen.CopySession(broker, args.exchange or conf.control_exchange, topics, priorities)
+
+
+def _url(conf: Any, args: argparse.Namespace) -> str:
+    return str(
+        args.transport_url
+        or conf.oslo_messaging_notifications.transport_url
+        or conf.transport_url
+    )
 
 
 def _listen_exit(result: Any, args: argparse.Namespace) -> int:

@@ -136,6 +136,19 @@ def test_an_invalid_transport_url_exits_2_with_the_password_masked(monkeypatch, 
     assert "hunter2" not in line
 
 
+@pytest.mark.parametrize(
+    "url", ["rabbit://u:hunter2@h:notaport/", "rabbit://u:hunter2@h/?heartbeat_timeout_threshold=x"]
+)
+def test_a_malformed_port_or_option_exits_2_naming_the_masked_url(monkeypatch, capsys, url):
+    run = Captured(monkeypatch)
+    assert cli.main(["listen", "--transport-url", url]) == cli.EXIT_USAGE
+    assert run.calls == []
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("faultwrap listen: invalid transport URL rabbit://u:***@h")
+    assert "invalid literal for int()" in line
+    assert "hunter2" not in line
+
+
 def test_listen_reads_the_transport_url_from_the_config_file(tmp_path, monkeypatch):
     path = tmp_path / "f.conf"
     path.write_text(
