@@ -1,4 +1,7 @@
-"""The ``faultwrap`` command: ``faultwrap listen`` and ``faultwrap demo``.
+"""The ``faultwrap`` command: ``faultwrap listen``, ``faultwrap check`` and ``faultwrap demo``.
+
+``check`` (``faultwrap.check``) checks a configuration, the broker and a round trip;
+its exit codes are its own and listed in docs/cli.rst.
 
 ``listen`` is for operators checking what is on the bus and for scripts: it prints
 every notification it receives as one JSON line, by default from a queue of its own
@@ -33,7 +36,7 @@ EXIT_TERMINATED = 143
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="faultwrap", description="faultwrap notifications: listen on a bus, run the demo."
+        prog="faultwrap", description="faultwrap notifications: listen on a bus, check a setup, run the demo."
     )
     sub = parser.add_subparsers(dest="command", metavar="{listen,demo,check}")
     sub.required = True
