@@ -39,6 +39,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
+import apps
 import scenarios
 import stacks
 
@@ -116,7 +117,7 @@ def check_once(scenario: scenarios.Scenario, stack: stacks.Stack, handler) -> di
     if not status.startswith(expected):
         raise RuntimeError(f"{scenario.name}: status {status!r}, expected {expected}xx")
     facts: dict[str, Any] = {"status": status, "body_bytes": len(body)}
-    facts["secret_in_body"] = stacks.SECRET.encode() in body
+    facts["secret_in_body"] = apps.SECRET.encode() in body
     stream = getattr(handler, "stream", None)
     if stream is not None:
         if stack.after_round is not None:
@@ -124,7 +125,7 @@ def check_once(scenario: scenarios.Scenario, stack: stacks.Stack, handler) -> di
         handler.flush()
         text = Path(stream.name).read_text(encoding="utf-8", errors="replace")
         facts["log_lines_per_request"] = text.count("\n")
-        facts["secret_in_log"] = stacks.SECRET in text
+        facts["secret_in_log"] = apps.SECRET in text
     return facts
 
 
@@ -141,7 +142,7 @@ class Child:
             self.measure = getattr(importlib.import_module(module), function)(setup)
         else:
             builder = getattr(stacks, scenario.builder)
-            self.stack = builder(setup, getattr(stacks, scenario.app))
+            self.stack = builder(setup, getattr(apps, scenario.app))
 
     def prepare(self, warmup_seconds: float) -> dict[str, Any]:
         """Check one request, warm up, size the batches; the facts for the JSON."""
