@@ -176,15 +176,19 @@ class Child:
             return result
         app, environ, batch = self.stack.app, self.stack.environ, self.batch
         done, elapsed = 0, 0.0
+        cpu_start = time.process_time()
         while done < calls and elapsed < seconds:
             n = min(batch, calls - done)
             start = time.perf_counter()
             serve(app, environ, n)
             elapsed += time.perf_counter() - start
             done += n
+        # CPU of every thread of the process (a sender's included), per request: a
+        # second view, blind to waiting (a broker's answer) and to being descheduled.
+        cpu_us = (time.process_time() - cpu_start) / done * 1e6
         extra = self._between_rounds()
-        if done:
-            extra["log_bytes_per_request"] = round(extra["log_bytes"] / done, 1)
+        extra["cpu_us"] = round(cpu_us, 3)
+        extra["log_bytes_per_request"] = round(extra["log_bytes"] / done, 1)
         return {"value": elapsed / done * 1e6, "calls": done, "seconds": elapsed, "extra": extra}
 
     def close(self) -> None:
