@@ -13,7 +13,7 @@ the targets (``bench/scenarios.py``) as PASS/MISS lines, never asserted. Written
 After the suite, every other ``bench/bench_*.py`` script runs in turn (a start-up or a
 delivery benchmark); ``FAULTWRAP_BENCH_QUICK=1`` is set for them under ``--quick``.
 
-    python bench/run.py              # the whole suite, about 5 minutes on 2 cores
+    python bench/run.py              # the whole suite, about 3 minutes on 2 cores
     python bench/run.py --quick      # a smoke run, about 30 s
     python bench/run.py --only fault.faultwrap,fault.catcherrors --rounds 5
     python bench/run.py --profile fault.faultwrap   # cProfile's top costs of one stack
