@@ -135,3 +135,23 @@ def test_targets_pair_rounds_and_compare_with_the_limit(bench_modules):
     at_least = report.evaluate(scenarios.Target("x", "g", "ratio", "a", "b", ">=", 1.75),
                                results)
     assert at_least["verdict"] == "PASS"
+
+
+def test_a_skipped_scenario_is_said_in_the_table_and_its_targets(bench_modules):
+    scenarios, report = bench_modules
+    table = scenarios.by_name()
+    chosen = [table["fault.faultwrap"], table["fault.faultwrap_rabbit"]]
+    reason = "RabbitMQ does not answer on 127.0.0.1:5672"
+    results = {
+        "fault.faultwrap": {"status": "ok", "facts": {},
+                            "rounds": [{"round": 1, "value": 10.0}]},
+        "fault.faultwrap_rabbit": {"status": "skipped", "reason": reason, "rounds": []},
+    }
+    report.summarise(chosen, results)
+    lines = report.table(chosen, results)
+    assert any("faultwrap, api.fault to RabbitMQ" in line and f"SKIPPED: {reason}" in line
+               for line in lines)
+    target = next(t for t in scenarios.TARGETS if t.a == "fault.faultwrap_rabbit")
+    row = report.evaluate(target, results)
+    assert row["verdict"] == "N/A"
+    assert row["reason"] == "not measured in this run: fault.faultwrap_rabbit"
