@@ -260,8 +260,9 @@ FAULT_REQUEST_ID = versioned_samples.FAULT["request_id"]
 
 
 def _legacy_api_fault(conf: Any, ctxt: Any) -> None:
-    # the context is the request's, built by FaultWrapper from the environ
-    ls._api_fault(conf)
+    # through a real FaultWrapper: the context is the request's, built from the environ
+    conf.set_override("host", HOST, group="notifications")
+    versioned_samples.send_sample_fault(conf)
 
 
 def _versioned(sample: str) -> Callable[[Any, Any], None]:
