@@ -100,3 +100,24 @@ def test_parser_reads_sets_and_priorities():
     assert sets["default"] < sets["instance"]
     first = doc_lines("ceilometer-unversioned")[0]
     assert first.patterns == [("compute.instance.*.error", "ERROR")]
+
+
+def test_doc_states_the_pinned_ceilometer_and_its_default_exchanges():
+    """The page names the Ceilometer release tox pins and the exchanges it listens on
+    by default, as that release defines them (a new pin updates the page)."""
+    from importlib.metadata import version
+
+    from tests.consumers.ceilometer_support import ceilometer_conf
+
+    installed = version("ceilometer")
+    tox = (DOC.parents[1] / "tox.ini").read_text()
+    assert f"ceilometer=={installed}\n" in tox
+    text = DOC.read_text()
+    documented = re.search(
+        rf"in Ceilometer {re.escape(installed)} its\s+default is (.*?);", text, re.DOTALL)
+    assert documented, f"the page does not name Ceilometer {installed}'s default exchanges"
+    exchanges = [name for name, _error in LITERAL.findall(documented.group(1))]
+    defaults = ceilometer_conf().notification.notification_control_exchanges
+    assert exchanges == list(defaults)
+    # the families' exchanges a stock Ceilometer reads are among them
+    assert {"nova", "glance", "ironic"} <= set(defaults)
