@@ -104,10 +104,10 @@ class Ceilometer:
         self.meter_endpoint = self.sample_endpoints["meter"].obj
         assert isinstance(self.meter_endpoint, meter_notifications.ProcessMeterNotifications)
         self.event_endpoint = event_pipeline.EventEndpoint(self.conf, self._events)
+        #: every endpoint the agent's listener gets, in its order
+        self.endpoints = [ext.obj for ext in self.sample_endpoints] + [self.event_endpoint]
         self._dispatcher = notify_dispatcher.BatchNotificationDispatcher(
-            [ext.obj for ext in self.sample_endpoints] + [self.event_endpoint],
-            oslo_messaging.JsonPayloadSerializer(),
-        )
+            self.endpoints, oslo_messaging.JsonPayloadSerializer())
 
     def receive(self, ctxt: Any, message: dict) -> Received:
         """Dispatch one notification (faultwrap's context and envelope) to both endpoints."""
@@ -115,8 +115,16 @@ class Ceilometer:
         del self._events.published[:]
         incoming = _Incoming(wire_context(ctxt), jsonutils.loads(jsonutils.dumps(message)))
         requeues = self._dispatcher.dispatch([incoming])
-        samples = [s for batch in self._samples.published for s in batch]
-        return Received(samples, list(self._events.published), bool(requeues))
+        return Received(self.published_samples, self.published_events, bool(requeues))
+
+    @property
+    def published_samples(self) -> list:
+        """Every sample published so far (a listener thread may be appending)."""
+        return [s for batch in list(self._samples.published) for s in batch]
+
+    @property
+    def published_events(self) -> list:
+        return list(self._events.published)
 
     def meter_definitions(self, event_type: str) -> list:
         """The meters.yaml definitions whose event_type pattern matches ``event_type``."""
