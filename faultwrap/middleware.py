@@ -21,37 +21,23 @@ and a thin iterable wrapper.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
-import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from oslo_config import cfg
 
-from faultwrap import conf as fw_conf
 from faultwrap import context as fw_context
-from faultwrap import faults, scrub
+from faultwrap import faults, paste, scrub
 from faultwrap.emitters import api as api_emitter
 
 LOG = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[MutableMapping[str, Any], StartResponse], Iterable[bytes]]
-
-#: Paste keys that choose the config file rather than an option (as oslo.middleware).
-CONFIG_KEYS = ("oslo_config_project", "oslo_config_file", "oslo_config_program")
-
-#: Paste/keyword keys that are options: ``{key: (group, opt)}``.
-OPTION_KEYS: dict[str, tuple[str, cfg.Opt]] = {
-    opt.dest: (fw_conf.FAULTWRAP_GROUP, opt) for opt in fw_conf.faultwrap_opts
-}
-OPTION_KEYS["notify_api_faults"] = (
-    fw_conf.NOTIFICATIONS_GROUP,
-    next(o for o in fw_conf.notification_opts if o.dest == "notify_api_faults"),
-)
 
 #: Longest traceback logged (characters): whole tracebacks, but never unbounded.
 TRACEBACK_LIMIT = 65536
@@ -68,98 +54,7 @@ DISCONNECT_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedErr
 _LAST_RESORT_BODY = b'{"computeFault": {"code": 500, "message": "Internal Server Error"}}'
 
 
-class OptionError(ValueError):
-    """A paste/keyword option has a value its type rejects; the message names it."""
-
-
-@dataclass(frozen=True)
-class Options:
-    """FaultWrapper's resolved options (read once, at construction)."""
-
-    conf: cfg.ConfigOpts
-    notify_api_faults: bool
-    notify_error_responses_from: int
-    default_fault_name: str
-    max_text_length: int
-
-
-_PRIVATE_CONFS: dict[tuple, cfg.ConfigOpts] = {}
-_PRIVATE_CONFS_LOCK = threading.Lock()
-
-
-def private_conf(
-    project: str | None, config_file: str | None, program: str | None = None
-) -> cfg.ConfigOpts:
-    """A ConfigOpts of our own loaded from ``config_file`` and, with ``project``, the
-    project's default files too; one per (project, file, program) in the process, so
-    every pipeline using the same file shares one notifier."""
-    key = (project, config_file, program)
-    with _PRIVATE_CONFS_LOCK:
-        conf = _PRIVATE_CONFS.get(key)
-        if conf is not None:
-            return conf
-        files = []
-        if project:
-            files.extend(cfg.find_config_files(project=project, prog=program))
-        if config_file:
-            files.append(config_file)
-        conf = cfg.ConfigOpts()
-        conf(
-            [],
-            project=project,
-            prog=program,
-            default_config_files=files,
-            default_config_dirs=[],
-            validate_default_values=True,
-        )
-        fw_conf.register_opts(conf)
-        _PRIVATE_CONFS[key] = conf
-        return conf
-
-
-def parse_option(key: str, value: Any) -> Any:
-    """``value`` (a paste string, or already typed) as option ``key``'s type."""
-    group, opt = OPTION_KEYS[key]
-    try:
-        return opt.type(value.strip() if isinstance(value, str) else value)
-    except (TypeError, ValueError) as exc:
-        raise OptionError(
-            f"faultwrap: invalid value {value!r} for option {key!r} ([{group}] {opt.dest}): {exc}"
-        ) from exc
-
-
-def resolve_options(
-    conf: cfg.ConfigOpts | None = None, local_options: Mapping[str, Any] | None = None
-) -> Options:
-    """Options from paste/keyword values over ``conf`` (a private one when
-    ``oslo_config_file``/``oslo_config_project`` is given, else ``cfg.CONF``).
-
-    Paste values are never written into any ConfigOpts: they live in the returned
-    object only, so a filter section cannot change another component's configuration.
-    Unknown keys are logged and ignored; a bad value raises ``OptionError``.
-    """
-    local = dict(local_options or {})
-    project, config_file, program = (local.pop(key, None) or None for key in CONFIG_KEYS)
-    if conf is None:
-        conf = private_conf(project, config_file, program) if (project or config_file) else cfg.CONF
-    fw_conf.register_opts(conf)
-    given = {}
-    for key, value in local.items():
-        if key in OPTION_KEYS:
-            given[key] = parse_option(key, value)
-        else:
-            LOG.warning("faultwrap: unknown option %r ignored (known: %s)", key,
-                        ", ".join(sorted([*OPTION_KEYS, *CONFIG_KEYS])))
-    values = {}
-    for key, (group, opt) in OPTION_KEYS.items():
-        if key in given:
-            values[key] = given[key]
-        else:
-            values[key] = getattr(conf[group], opt.dest)
-    return Options(conf=conf, **values)
-
-
-def _emitter(options: Options) -> api_emitter.ApiFaultEmitter:
+def _emitter(options: paste.Options) -> api_emitter.ApiFaultEmitter:
     """The api.fault emitter; raises on a bad notification setting when notifying."""
     return api_emitter.ApiFaultEmitter(
         options.conf, options.notify_api_faults, options.max_text_length or None
@@ -190,37 +85,26 @@ class FaultWrapper:
     are the paste keys (see ``docs/middleware.rst``) and win over ``conf``.
     """
 
-    def __init__(self, app: WSGIApp, conf: cfg.ConfigOpts | None = None, **local_options: Any):
-        self._setup(app, resolve_options(conf, local_options))
-
-    @classmethod
-    def factory(cls, global_conf: Mapping[str, Any] | None, **local_conf: Any):
-        """paste.filter_factory: global values, then the filter section's, parsed now so
-        that a bad value stops the pipeline from loading."""
-        merged = {
-            key: value
-            for key, value in (global_conf or {}).items()
-            if key in OPTION_KEYS or key in CONFIG_KEYS
-        }
-        merged.update(local_conf)
-        options = resolve_options(None, merged)
-        emitter = _emitter(options)
-
-        def _filter(app: WSGIApp) -> FaultWrapper:
-            wrapper = cls.__new__(cls)
-            wrapper._setup(app, options, emitter)
-            return wrapper
-
-        return _filter
-
-    def _setup(
-        self, app: WSGIApp, options: Options, emitter: api_emitter.ApiFaultEmitter | None = None
+    def __init__(
+        self, app: WSGIApp, conf: cfg.ConfigOpts | paste.Options | None = None,
+        **local_options: Any,
     ) -> None:
+        options = conf if isinstance(conf, paste.Options) else paste.resolve_options(
+            conf, local_options)
         self.app = app
         self.options = options
         self.limit = options.max_text_length or None
         self.response_threshold = options.notify_error_responses_from
-        self.emitter = emitter or _emitter(options)
+        self.emitter = _emitter(options)
+
+    @classmethod
+    def factory(cls, global_conf: Mapping[str, Any] | None, **local_conf: Any):
+        """paste.filter_factory: global values, then the filter section's, parsed now so
+        that a bad value (an option's, or a notification setting's when notifying) stops
+        the pipeline from loading; each filter made is ``cls(app, options)``."""
+        options = paste.resolve_options(None, paste.paste_values(global_conf, local_conf))
+        _emitter(options)  # notifier.init: raises here; the wrappers' own call is a lookup
+        return functools.partial(_make, cls, options)
 
     def __call__(self, environ: MutableMapping[str, Any], start_response: StartResponse):
         call = _Call(self, environ, start_response)
@@ -268,6 +152,10 @@ class FaultWrapper:
         except Exception:  # noqa: BLE001, S110 - logging must not change the response
             pass
         self.emitter.emit(environ, status, exc)
+
+
+def _make(cls: type[FaultWrapper], options: paste.Options, app: WSGIApp) -> FaultWrapper:
+    return cls(app, options)
 
 
 class _MaskedTraceback:
