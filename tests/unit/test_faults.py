@@ -119,7 +119,7 @@ def test_client_message_rules():
 
 def test_build_fault_body_and_headers():
     fault = faults.build_fault(Coded(429, safe=True, headers={"Retry-After": 4}, message="slow"),
-                               extra_headers=[("x-openstack-request-id", "req-1")])
+                               request_id="req-1")
     assert json.loads(fault.body) == {
         "overLimit": {"code": 429, "message": "Coded: slow", "retryAfter": "4"}
     }
@@ -130,6 +130,14 @@ def test_build_fault_body_and_headers():
         ("Content-Type", "application/json; charset=UTF-8"),
         ("Content-Length", str(len(fault.body))),
     ]
+
+
+def test_the_exceptions_own_request_id_header_is_kept():
+    exc = Coded(409, headers={"X-OpenStack-Request-Id": "req-own"})
+    fault = faults.build_fault(exc, request_id="req-1")
+    assert [h for h in fault.headers if h[0].lower() == "x-openstack-request-id"] == [
+        ("X-OpenStack-Request-Id", "req-own")]
+    assert ("x-openstack-request-id", "req-1") not in faults.build_fault(Coded(409)).headers
 
 
 @pytest.mark.parametrize(

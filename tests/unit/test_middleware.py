@@ -578,8 +578,9 @@ def test_notifications_off_same_response_no_payload_work(conf, fault_conf, notif
     on = make(raising(exc), fault_conf).get("/", status=409)
     notifications.reset()
     calls = []
-    monkeypatch.setattr(middleware.api_emitter, "fault_data",
-                        lambda *a, **k: calls.append(a) or {})
+    for projection in ("legacy_payload", "FaultMapping"):
+        monkeypatch.setattr(middleware.api_emitter, projection,
+                            lambda *a, **k: calls.append(a) or {})
     off = make(raising(exc), conf, notify_api_faults="false").get("/", status=409)
     assert off.body == on.body
     assert [h for h in off.headerlist if h[0] != "x-openstack-request-id"] == [
@@ -788,7 +789,7 @@ def test_reporting_failure_never_changes_the_response(fault_conf, notifications,
     def broken(*args, **kwargs):
         raise RuntimeError("emitter bug")
 
-    monkeypatch.setattr(middleware.api_emitter, "fault_data", broken)
+    monkeypatch.setattr(middleware.api_emitter, "legacy_payload", broken)
     res = make(raising(SafeConflict("x")), fault_conf).get("/", status=409)
     assert res.json["conflictingRequest"]["message"] == "SafeConflict: x"
     assert notifications.messages == []
