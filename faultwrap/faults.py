@@ -246,7 +246,7 @@ def exception_class(exc: BaseException) -> str:
 
 
 #: Frames of these modules are left out of fingerprints.
-_OWN_MODULES = frozenset({"faultwrap.middleware", "faultwrap.body"})
+_OWN_MODULES = frozenset({"faultwrap.middleware", "faultwrap.response"})
 
 
 def fingerprint(exc: BaseException) -> str:

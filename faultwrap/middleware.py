@@ -11,12 +11,12 @@ log never shows the app's exception text.
 
 No line is logged while the app's exception is being handled (inside an ``except``
 block): oslo.log's formatters append ``sys.exc_info()``'s text, unmasked, to every
-WARNING+ line written then. Exceptions are caught into ``_Held.error`` and dealt
+WARNING+ line written then. Exceptions are caught into ``Response.error`` and dealt
 with after the ``except`` block has ended.
 
 Everything that can be decided once (options, the fault table, the notifier handle) is
 decided in the constructor. On the happy path ``__call__`` is a ``try`` around the app,
-the held-back ``start_response`` passed on, and a string comparison of the status; a
+the response-back ``start_response`` passed on, and a string comparison of the status; a
 list or tuple body is returned as it is (it cannot fail and has no ``close()``), any
 other body gets the thin wrapper in ``faultwrap.body``.
 """
@@ -24,14 +24,14 @@ other body gets the thin wrapper in ``faultwrap.body``.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import Any, NoReturn
 
 from oslo_config import cfg
 
-from faultwrap import body, faults, paste, tracebacks
+from faultwrap import faults, paste, tracebacks
 from faultwrap.emitters import api as api_emitter
+from faultwrap.response import Response, hand_to_server
 
 LOG = logging.getLogger(__name__)
 
@@ -40,11 +40,6 @@ WSGIApp = Callable[[MutableMapping[str, Any], StartResponse], Iterable[bytes]]
 
 #: Environ flag: a FaultWrapper already reported this request's fault.
 REPORTED_KEY = "faultwrap.reported"
-
-#: Errors from the server's ``write()`` that mean the client went away: not faults.
-#: Raised by the app itself (a pipe to a subprocess, a socket to a backend), the same
-#: errors are faults like any other: the client is still there and gets a JSON fault.
-DISCONNECT_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 
 #: Bodies that cannot fail while iterated and have no ``close()``: returned untouched.
 _SEQUENCES = frozenset({list, tuple})
@@ -119,89 +114,93 @@ class FaultWrapper:
         return _filter
 
     def __call__(self, environ: MutableMapping[str, Any], start_response: StartResponse):
-        held = _Held()
-        # The three slots the happy path reads; the others fall back to _Held's defaults.
-        held.server, held.status, held.forwarded = start_response, None, False
+        response = Response()
+        response.server, response.status, response.forwarded = start_response, None, False
         try:
-            app_iter = self.app(environ, held)
+            app_iter = self.app(environ, response.start_response)
         except Exception as exc:  # noqa: BLE001 - this is the fault wrapper
-            held.error = exc
+            response.error = exc
         else:
             if app_iter.__class__ in _SEQUENCES or _is_file_wrapper(environ, app_iter):
                 # Nothing left to fail (lists), or the server's own sendfile path.
-                status = held.status
-                if status is not None and not held.forwarded:
-                    start_response(status, held.headers)
+                status = response.status
+                if status is not None and not response.forwarded:
+                    start_response(status, response.headers)
                 try:
-                    if status < self.loud_from:
+                    if status < self.loud_from:  # "200 OK" < "500": a string comparison
                         return app_iter
                 except TypeError:  # no status, or not a str: finished() parses it
                     pass
-                self.finished(held, environ)
+                self.finished(response, environ)
                 return app_iter
-            return body.first_chunk(self, held, environ, app_iter)
-        return self.failed(held, environ)  # after the except block: see _Held.error
+            return response.stream(self, environ, app_iter)
+        return self.failed(response, environ)  # after the except block: see Response.error
 
     # -- outcomes ----------------------------------------------------------------------
 
-    def finished(self, held: _Held, environ: MutableMapping[str, Any]) -> None:
+    def finished(self, response: Response, environ: MutableMapping[str, Any]) -> None:
         """The response ended without an exception: report it if an inner layer built
         an error response at or above the threshold (once, by the innermost wrapper)."""
-        if held.reported:
+        try:
+            if response.status < self.loud_from:  # as in __call__: most responses stop here
+                return
+        except TypeError:  # no status, or not a str: parsed below
+            pass
+        if response.reported:
             return
-        code = _status_code(held.status)
+        code = _status_code(response.status)
         if code >= self.response_threshold and not environ.get(REPORTED_KEY):
-            held.reported = True
+            response.reported = True
             self.report(faults.FaultRecord(environ, code, None, self.limit), " (passed through)")
 
-    def failed(self, held: _Held, environ: MutableMapping[str, Any]) -> Iterable[bytes]:
-        """The app failed (``held.error``) before a body byte went out: a fault if we may.
+    def failed(self, response: Response, environ: MutableMapping[str, Any]) -> Iterable[bytes]:
+        """The app failed (``response.error``) before a body byte went out: a fault if we may.
 
-        Called after the except block; the exception is never held in a local here,
+        Called after the except block; the exception is never response in a local here,
         since a MaskedFault raised to the server may pass through this frame."""
-        if held.client_gone:
-            self.disconnected(held)
-        if held.sent:
-            self.abort(held, environ)
-        held.reported = True
-        if faults.redirect_or_success(held.error):
-            return self._redirect(held, environ)
-        return self._fault(held, environ)
+        if response.client_gone:
+            self.disconnected(response)
+        if response.sent:
+            self.abort(response, environ)
+        response.reported = True
+        if faults.redirect_or_success(response.error):
+            return self._redirect(response, environ)
+        return self._fault(response, environ)
 
-    def disconnected(self, held: _Held) -> NoReturn:
+    def disconnected(self, response: Response) -> NoReturn:
         """The client went away: not a fault. Log it and re-raise it unchanged."""
-        exc = held.take_error()
+        exc = response.take_error()
         LOG.info("faultwrap: client disconnected: %s", faults.exception_class(exc))
         raise exc
 
-    def abort(self, held: _Held, environ: MutableMapping[str, Any],
+    def abort(self, response: Response, environ: MutableMapping[str, Any],
               note: str = " (after the response started)") -> NoReturn:
         """Bytes are out: report ``error``, then hand the server its MaskedFault through
         ``start_response(..., exc_info)``, which raises it there (PEP 3333); never returns."""
-        held.reported = True
-        record = faults.FaultRecord(environ, 500, held.take_error(), self.limit)
+        response.reported = True
+        record = faults.FaultRecord(environ, 500, response.take_error(), self.limit)
         self.report(record, note)
         masked = record.masked_fault()
         record.exc = None  # no frame on the server's traceback holds the app's exception
-        _hand_to_server(held.server, "500 Internal Server Error",
+        hand_to_server(response.server, "500 Internal Server Error",
                         [("Content-Type", "text/plain")], masked)
         raise masked from None  # the server's start_response should have raised it already
 
-    def _redirect(self, held: _Held, environ: MutableMapping[str, Any]) -> Iterable[bytes]:
+    def _redirect(self, response: Response, environ: MutableMapping[str, Any]) -> Iterable[bytes]:
         """Serve a raised webob redirect (or success) as the app's own response."""
-        exc = held.take_error()
+        exc = response.take_error()
         masked = None
-        if held.forwarded:
+        if response.forwarded:
             masked = faults.FaultRecord(environ, 500, exc, self.limit).masked_fault()
 
         def start_response(status: str, headers: list, _exc_info: Any = None) -> Any:
-            return held.restart(status, headers, masked)
+            return response.restart(status, headers, masked)
 
         return exc(environ, start_response)
 
-    def _fault(self, held: _Held, environ: MutableMapping[str, Any]) -> list[bytes]:
+    def _fault(self, response: Response, environ: MutableMapping[str, Any]) -> list[bytes]:
         """Start the JSON fault and return its body (empty for HEAD)."""
-        record = faults.FaultRecord(environ, 500, held.take_error(), self.limit)
+        record = faults.FaultRecord(environ, 500, response.take_error(), self.limit)
         bug: Exception | None = None
         try:
             fault = faults.build_fault(record.exc, self.options.default_fault_name,
@@ -213,9 +212,9 @@ class FaultWrapper:
             bug = None
         record.status = fault.status  # the body decides the status everyone reports
         self.report(record)
-        masked = record.masked_fault() if held.forwarded else None
+        masked = record.masked_fault() if response.forwarded else None
         record.exc = None  # not in this frame if the server raises the MaskedFault
-        held.restart(fault.status_line, fault.headers, masked)
+        response.restart(fault.status_line, fault.headers, masked)
         if environ.get("REQUEST_METHOD") == "HEAD":
             return []
         return [fault.body]
@@ -228,7 +227,7 @@ class FaultWrapper:
         logger will take it; the traceback only if a handler writes it.
 
         Called only where ``sys.exc_info()`` does not hold the exception (see
-        ``_Held.error``).
+        ``Response.error``).
         """
         record.environ[REPORTED_KEY] = True  # an outer FaultWrapper must not report it
         try:
@@ -245,96 +244,3 @@ class FaultWrapper:
         except Exception:  # noqa: BLE001, S110 - logging must not change the response
             pass
         self.emitter.emit(record)
-
-
-def _hand_to_server(
-    start_response: StartResponse, status: str, headers: list, masked: faults.MaskedFault
-) -> Any:
-    """``start_response(status, headers, exc_info)`` with ``masked`` as the exception in
-    hand: servers re-raise ``exc_info`` (gunicorn), whatever is being handled (wsgiref's
-    bare ``raise``) or an error of their own chained to it (uWSGI's "headers already
-    sent"); whichever, what they log is the masked stand-in."""
-    try:
-        raise masked from None
-    except faults.MaskedFault:
-        return start_response(status, headers, sys.exc_info())
-
-
-#: What an unset slot of ``_Held`` reads as: only the failure path needs these.
-_HELD_DEFAULTS = {"headers": None, "error": None, "out": None, "sent": False,
-                  "reported": False, "client_gone": False}
-
-
-class _Held:
-    """One request's ``start_response``, held back, as the app sees it (it is the
-    ``start_response`` the app gets).
-
-    The app's status and headers go to the server at the first non-empty body chunk (or
-    a ``write()``), exactly as PEP 3333 asks servers to hold back headers: until then a
-    failure can still become a fault response, even behind outer webob-based filters
-    that take the status at ``start_response`` time (oslo.middleware's request_id
-    filter, ``req.get_response``).
-
-    ``error`` holds the app's exception from the ``except`` block that caught it to the
-    code that reports it, which runs after that block: while an exception is handled,
-    ``sys.exc_info()`` returns it and oslo.log appends its raw text to WARNING+ lines.
-    Taking it from here (``take_error``) also keeps it out of the locals of every frame
-    a MaskedFault raised to the server passes through (error reporters that print
-    locals would show it).
-
-    Made per request, so nothing is set that the happy path does not read: unset slots
-    read as ``_HELD_DEFAULTS``.
-    """
-
-    __slots__ = ("client_gone", "error", "forwarded", "headers", "out", "reported",
-                 "sent", "server", "status")
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return _HELD_DEFAULTS[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __call__(self, status: str, headers: list, exc_info: Any = None) -> Callable:
-        if self.forwarded:
-            # The app replaces a response whose headers went to the server already:
-            # only legal with exc_info, and the server raises it if bytes are out.
-            self.status = status
-            if exc_info is None:
-                self.out = self.server(status, headers)
-            else:
-                self.out = self.server(status, headers, exc_info)
-        else:
-            self.status, self.headers = status, headers
-        return self.write
-
-    def forward(self) -> None:
-        """Pass the app's held-back status and headers on to the server (once)."""
-        if not self.forwarded and self.status is not None:
-            self.forwarded = True
-            self.out = self.server(self.status, self.headers)
-
-    def write(self, data: bytes) -> Any:
-        """The write() callable the app got: forwards headers, tracks sent bytes, and
-        marks a broken pipe as a client disconnect."""
-        self.forward()
-        if data:
-            self.sent = True
-        try:
-            return self.out(data)
-        except DISCONNECT_ERRORS:
-            self.client_gone = True
-            raise
-
-    def restart(self, status: str, headers: list, masked: faults.MaskedFault | None) -> Any:
-        """start_response for a replacement response: with ``masked`` as ``exc_info`` if
-        the app's headers were passed on already (the server raises it if they are out)."""
-        if self.forwarded:
-            return _hand_to_server(self.server, status, headers, masked)  # type: ignore[arg-type]
-        self.forwarded = True
-        return self.server(status, headers)
-
-    def take_error(self) -> Exception:
-        """The pending exception, cleared."""
-        exc, self.error = self.error, None
-        return exc  # type: ignore[return-value] - only called with an error pending
