@@ -215,3 +215,42 @@ def test_fingerprint_is_stable_across_processes_and_line_moves(tmp_path):
 def test_response_fingerprint():
     assert faults.response_fingerprint(503) == faults.response_fingerprint(503)
     assert faults.response_fingerprint(503) != faults.response_fingerprint(500)
+
+
+# -- the fault record -------------------------------------------------------------------
+
+
+def test_record_computes_each_fact_once_and_only_when_asked(monkeypatch):
+    calls = []
+    for name in ("mask_url", "mask_text"):
+        real = getattr(faults.scrub, name)
+        monkeypatch.setattr(faults.scrub, name,
+                            lambda *a, _real=real, _name=name, **k: calls.append(_name)
+                            or _real(*a, **k))
+    environ = {"REQUEST_METHOD": "GET", "wsgi.url_scheme": "http", "HTTP_HOST": "api",
+               "PATH_INFO": "/v2/servers", "QUERY_STRING": "token=abc&limit=1"}
+    record = faults.FaultRecord(environ, 500, caught(raise_here), limit=100)
+    assert calls == []  # only the request ids so far
+    assert record.request_id == environ["openstack.request_id"]
+    for _ in range(3):
+        assert record.url == "http://api/v2/servers?token=***&limit=1"
+        assert record.message == "a"
+        assert record.fingerprint == faults.fingerprint(record.exc)
+    assert calls == ["mask_url", "mask_text", "mask_text"]  # url: both; message: once
+
+
+def test_record_of_an_error_response():
+    record = faults.FaultRecord({"REQUEST_METHOD": "PUT"}, 503)
+    assert (record.exception_class, record.message, record.method) == (
+        None, "503 Service Unavailable", "PUT")
+    assert record.fingerprint == faults.response_fingerprint(503)
+
+
+def test_record_repr_and_stand_in_name_no_part_of_the_exception():
+    environ = {"openstack.request_id": "req-1"}
+    record = faults.FaultRecord(environ, 500, ValueError("password=hunter2"))
+    assert repr(record) == "<FaultRecord 500 request req-1>"
+    masked = record.masked_fault()
+    assert str(masked) == "ValueError: password=*** [request req-1]"
+    assert (masked.exception_class, masked.message, masked.request_id) == (
+        "ValueError", "password=***", "req-1")

@@ -674,6 +674,43 @@ def test_missing_versioned_module_is_logged_and_legacy_still_sent(fault_conf, no
     assert any("versioned api.fault unavailable" in r.getMessage() for r in caplog.records)
 
 
+def test_one_fault_is_computed_once_for_the_line_and_both_payloads(fault_conf, notifications,
+                                                                   monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="faultwrap")
+    fault_conf.set_override("notification_format", "both", group="notifications")
+    calls = []
+    for owner, name in ((middleware.faults.scrub, "mask_url"),
+                        (middleware.faults, "fingerprint"),
+                        (middleware.faults, "exception_text")):
+        real = getattr(owner, name)
+        monkeypatch.setattr(owner, name, lambda *a, _real=real, _name=name, **k:
+                            calls.append(_name) or _real(*a, **k))
+    make(raising(Unsafe("password=hunter2")), fault_conf).get("/x?token=abc", status=500)
+    legacy, versioned = sorted(notifications.of_type("api.fault"),
+                               key=lambda m: m["publisher_id"])
+    data = versioned["payload"]["faultwrap_object.data"]
+    assert legacy["payload"]["url"] == data["url"] == "http://localhost:80/x?token=***"
+    assert legacy["payload"]["exception"] == data["message"] == "password=***"
+    assert legacy["payload"]["fingerprint"] == data["fingerprint"]
+    assert "token=***" in caplog.records[0].getMessage()
+    assert sorted(calls) == ["exception_text", "fingerprint", "mask_url"]
+
+
+def test_versioned_fault_mapping_has_the_payloads_keys():
+    from faultwrap.objects import api_fault
+
+    record = middleware.faults.FaultRecord({}, 500, ValueError("x"))
+    mapping = middleware.api_emitter.FaultMapping(record, None)
+    assert tuple(mapping) == api_fault.FAULT_KEYS == middleware.api_emitter.FAULT_KEYS
+    assert dict(mapping)["message"] == "x" and mapping["user_id"] is None
+
+
+def test_a_list_body_makes_no_fault_record(fault_conf, monkeypatch):
+    monkeypatch.setattr(middleware.faults, "FaultRecord", None)  # would fail if used
+    app = FaultWrapper(responding(), conf=fault_conf)
+    assert app(webob.Request.blank("/").environ, lambda s, h, e=None: None) == [b"ok"]
+
+
 def test_versioned_only_sends_no_legacy(fault_conf, notifications):
     fault_conf.set_override("notification_format", "versioned", group="notifications")
     make(raising(Unsafe("x")), fault_conf).get("/", status=500)
