@@ -151,6 +151,17 @@ def _class_name(value: Any) -> str:
         return "object"
 
 
+# Every secret key (see is_secret_key) holds one of these once lower-cased with "-" and
+# "." as "_": text without any of them has no secret pair, and the pair scan is skipped.
+_CANDIDATE_RE = re.compile("|".join(re.escape(part) for part in sorted(
+    {*_SECRET_PARTS, *_SECRET_NAMES, *_OSLO_KEYS, "pass", "sig"})))
+
+
+def _may_hold_secret_key(text: str) -> bool:
+    norm = text.lower().replace("-", "_").replace(".", "_")
+    return _CANDIDATE_RE.search(norm) is not None
+
+
 def _oslo_net(text: str) -> str:
     """oslo.utils' ``mask_password`` over ``text``, only where it could change it."""
     if not text or _OSLO_KEY_RE.search(text.lower()) is None:
@@ -165,6 +176,8 @@ def _mask_pairs(text: str, net: bool = False) -> str:
     harmless text after it (``token=***&x=1`` -> ``token=***``); confining them to
     the gaps keeps the safety net without that damage.
     """
+    if not _may_hold_secret_key(text):
+        return _oslo_net(text) if net else text
     out = []
     pos = 0
     search_from = 0

@@ -174,3 +174,18 @@ def test_oslo_net_runs_wherever_mask_password_would_change_the_text(key):
     for text in (f"'{key}': 'hunter2'", f"<{key}>hunter2</{key}>", f"{key.upper()}=hunter2",
                  "nothing to see here"):
         assert scrub._oslo_net(text) == strutils.mask_password(text, secret=scrub.MASK)
+
+
+@pytest.mark.parametrize(
+    "name", ["password", "adminPass", "X-Auth-Token", "key", "temp_url_sig", "os.password",
+             "auth-key", "SessionID", *sorted(getattr(strutils, "_SANITIZE_KEYS", ()))])
+def test_every_secret_key_is_a_candidate_for_the_pair_scan(name):
+    assert scrub.is_secret_key(name)
+    assert scrub._may_hold_secret_key(f"x {name}=v")
+    assert scrub.mask_text(f"x {name}=hunter2") == f"x {name}=***"
+
+
+def test_text_without_a_candidate_key_is_returned_as_it_is():
+    text = "connection to db:5432 refused (limit=10, name: web1)"
+    assert not scrub._may_hold_secret_key(text)
+    assert scrub.mask_text(text) == text
