@@ -153,13 +153,24 @@ def _class_name(value: Any) -> str:
 
 # Every secret key (see is_secret_key) holds one of these once lower-cased with "-" and
 # "." as "_": text without any of them has no secret pair, and the pair scan is skipped.
-_CANDIDATE_RE = re.compile("|".join(re.escape(part) for part in sorted(
+def _normal(text: str) -> str:
+    return text.lower().replace("-", "_").replace(".", "_")
+
+
+_CANDIDATE_RE = re.compile("|".join(re.escape(_normal(part)) for part in sorted(
     {*_SECRET_PARTS, *_SECRET_NAMES, *_OSLO_KEYS, "pass", "sig"})))
 
 
 def _may_hold_secret_key(text: str) -> bool:
-    norm = text.lower().replace("-", "_").replace(".", "_")
-    return _CANDIDATE_RE.search(norm) is not None
+    return _CANDIDATE_RE.search(_normal(text)) is not None
+
+
+def _may_need_masking(text: str) -> bool:
+    """False only for text no rule of ``mask_text`` can change: every rule needs a
+    secret key name (pairs, flags, header lines, "token <hex>"), an ``@`` (userinfo),
+    a fernet token's ``gAAAAA`` or the word ``bearer``."""
+    return ("@" in text or "gAAAAA" in text or "bearer" in text.lower()
+            or _may_hold_secret_key(text))
 
 
 def _oslo_net(text: str) -> str:
@@ -267,6 +278,8 @@ def mask_text(text: Any, limit: int | None = None) -> str:
         text = to_text(text)
         if limit is not None and limit > 0 and len(text) > limit:
             text = text[: limit + max(limit, 4096)]
+        if not _may_need_masking(text):
+            return truncate(text, limit)
         text = _HEADER_LINE_RE.sub(lambda m: f"{m.group(1)} {MASK}", text)
         text = _USERINFO_RE.sub(lambda m: f"{m.group(1)}{MASK}@", text)
         text = _FERNET_RE.sub(MASK, text)

@@ -189,3 +189,11 @@ def test_text_without_a_candidate_key_is_returned_as_it_is():
     text = "connection to db:5432 refused (limit=10, name: web1)"
     assert not scrub._may_hold_secret_key(text)
     assert scrub.mask_text(text) == text
+
+
+@pytest.mark.parametrize("entry", CORPUS, ids=[e.name for e in CORPUS])
+def test_every_corpus_text_takes_the_masking_path(entry):
+    assert scrub._may_need_masking(entry.text)
+    for line in entry.text.splitlines():
+        if any(secret in line for secret in entry.secrets):
+            assert scrub._may_need_masking(line), line
