@@ -73,9 +73,20 @@ class FaultMapping(Mapping):
 
 
 def legacy_payload(record: faults.FaultRecord, ctxt: Any) -> dict[str, Any]:
-    """Nova's api.fault payload (url, exception, status) with our extra keys."""
-    fault = FaultMapping(record, ctxt)
-    return {key: fault["message" if key == "exception" else key] for key in PAYLOAD_KEYS}
+    """Nova's api.fault payload (url, exception, status) with our extra keys
+    (``PAYLOAD_KEYS``, in that order)."""
+    return {
+        "url": record.url,
+        "exception": record.message,
+        "status": record.status,
+        "method": record.method,
+        "request_id": record.request_id,
+        "global_request_id": record.global_request_id,
+        "exception_class": record.exception_class,
+        "fingerprint": record.fingerprint,
+        "user_id": getattr(ctxt, "user_id", None),
+        "project_id": getattr(ctxt, "project_id", None),
+    }
 
 
 class ApiFaultEmitter:

@@ -703,6 +703,11 @@ def test_versioned_fault_mapping_has_the_payloads_keys():
     mapping = middleware.api_emitter.FaultMapping(record, None)
     assert tuple(mapping) == api_fault.FAULT_KEYS == middleware.api_emitter.FAULT_KEYS
     assert dict(mapping)["message"] == "x" and mapping["user_id"] is None
+    legacy = middleware.api_emitter.legacy_payload(record, None)
+    assert tuple(legacy) == middleware.api_emitter.PAYLOAD_KEYS
+    assert {k: v for k, v in legacy.items() if k != "exception"} == {
+        k: v for k, v in dict(mapping).items() if k != "message"}
+    assert legacy["exception"] == mapping["message"]
 
 
 def test_a_list_body_makes_no_fault_record(fault_conf, monkeypatch):
