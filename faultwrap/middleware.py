@@ -24,6 +24,7 @@ other body gets the thin wrapper in ``faultwrap.body``.
 from __future__ import annotations
 
 import logging
+import types
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import Any, NoReturn
 
@@ -43,6 +44,8 @@ REPORTED_KEY = "faultwrap.reported"
 
 #: Bodies that cannot fail while iterated and have no ``close()``: returned untouched.
 _SEQUENCES = frozenset({list, tuple})
+#: Generators, the usual streamed body, are never a server's file wrapper.
+_GENERATOR = types.GeneratorType
 
 _LINE = "%s %s returned %s (request %s): %s%s"
 
@@ -121,7 +124,9 @@ class FaultWrapper:
         except Exception as exc:  # noqa: BLE001 - this is the fault wrapper
             response.error = exc
         else:
-            if app_iter.__class__ in _SEQUENCES or _is_file_wrapper(environ, app_iter):
+            kind = app_iter.__class__
+            if kind in _SEQUENCES or (kind is not _GENERATOR
+                                      and _is_file_wrapper(environ, app_iter)):
                 # Nothing left to fail (lists), or the server's own sendfile path.
                 status = response.status
                 if status is not None and not response.forwarded:

@@ -141,7 +141,7 @@ class Response:
             if not self.forwarded and self.status is not None:  # forward(), inlined
                 self.forwarded = True
                 self.server(self.status, self.headers)
-            # From here on the body's own failures abort the response (_chunks).
+            # From here on the body's own failures abort the response (__iter__).
             self.wrapper, self.environ, self.app_iter = wrapper, environ, app_iter
             self.iterator, self.first = (iterator if first else None), first
             return self
@@ -159,9 +159,7 @@ class Response:
         return wrapper.failed(self, environ)
 
     def __iter__(self) -> Iterator[bytes]:
-        return self._chunks()
-
-    def _chunks(self) -> Iterator[bytes]:
+        """The first chunk, then the app's own, watched (a generator: one resume each)."""
         iterator, self.iterator = self.iterator, None
         if iterator is None:  # the app's body ended before a non-empty chunk
             return
