@@ -16,9 +16,9 @@ with after the ``except`` block has ended.
 
 Everything that can be decided once (options, the fault table, the notifier handle) is
 decided in the constructor. On the happy path ``__call__`` is a ``try`` around the app,
-the response-back ``start_response`` passed on, and a string comparison of the status; a
+the held-back ``start_response`` passed on, and a string comparison of the status; a
 list or tuple body is returned as it is (it cannot fail and has no ``close()``), any
-other body gets the thin wrapper in ``faultwrap.body``.
+other body is watched by its ``faultwrap.response.Response``.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ class FaultWrapper:
     def failed(self, response: Response, environ: MutableMapping[str, Any]) -> Iterable[bytes]:
         """The app failed (``response.error``) before a body byte went out: a fault if we may.
 
-        Called after the except block; the exception is never response in a local here,
+        Called after the except block; the exception is never held in a local here,
         since a MaskedFault raised to the server may pass through this frame."""
         if response.client_gone:
             self.disconnected(response)
