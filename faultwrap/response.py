@@ -59,15 +59,15 @@ class Response:
     locals would show it).
 
     Made per request, so it is as small as it can be: no ``__init__`` (FaultWrapper
-    sets the three slots the happy path reads; ``stream`` the body's); what only a
-    failure or a ``write()`` needs lives in the instance ``__dict__``, made on first
-    use, and reads as the class defaults below until then.
+    sets the three slots the happy path reads; whatever forwards the status sets
+    ``out``, the server's write(); ``stream`` the body's slots); what only a failure
+    or a ``write()`` needs lives in the instance ``__dict__``, made on first use, and
+    reads as the class defaults below until then.
     """
 
     __slots__ = ("__dict__", "app_iter", "environ", "first", "forwarded", "headers",
-                 "iterator", "server", "status", "wrapper")
+                 "iterator", "out", "server", "status", "wrapper")
 
-    out: Callable[[bytes], Any] | None = None  # the server's write()
     sent = False  # a body byte went out: the response can no longer be replaced
     reported = False
     client_gone = False
@@ -115,7 +115,8 @@ class Response:
         if self.forwarded:
             return hand_to_server(self.server, status, headers, masked)  # type: ignore[arg-type]
         self.forwarded = True
-        return self.server(status, headers)
+        self.out = self.server(status, headers)
+        return self.out
 
     def take_error(self) -> Exception:
         """The pending exception, cleared."""
@@ -140,7 +141,7 @@ class Response:
         else:
             if not self.forwarded and self.status is not None:  # forward(), inlined
                 self.forwarded = True
-                self.server(self.status, self.headers)
+                self.out = self.server(self.status, self.headers)
             # From here on the body's own failures abort the response (__iter__).
             self.wrapper, self.environ, self.app_iter = wrapper, environ, app_iter
             self.iterator, self.first = (iterator if first else None), first
