@@ -348,6 +348,29 @@ def test_exception_after_start_response_uses_exc_info(fault_conf, notifications)
     assert only_fault(notifications)["payload"]["status"] == 500
 
 
+@pytest.mark.parametrize("where", ["call", "first chunk"])
+def test_held_back_start_response_gives_a_fault_behind_a_webob_filter(fault_conf, where):
+    # oslo.middleware's request_id filter takes the status when start_response is
+    # called and re-raises any exc_info: only a held-back start_response lets a failure
+    # after start_response (and before the first byte) still become a JSON fault.
+    from oslo_middleware.request_id import RequestId
+
+    def body():
+        yield b""
+        raise SafeConflict("lazy")
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        if where == "call":
+            raise SafeConflict("late")
+        return body()
+
+    outer = webtest.TestApp(validator(RequestId(FaultWrapper(validator(app), conf=fault_conf))))
+    res = outer.get("/", status=409)
+    assert list(res.json) == ["conflictingRequest"]
+    assert res.headers["x-openstack-request-id"].startswith("req-")
+
+
 def test_head_gets_no_body(fault_conf, notifications):
     res = make(raising(SafeConflict("x")), fault_conf).head("/", status=409)
     assert res.body == b""
