@@ -234,8 +234,8 @@ class FaultWrapper:
         Called only where ``sys.exc_info()`` does not hold the exception (see
         ``Response.error``).
         """
-        record.environ[REPORTED_KEY] = True  # an outer FaultWrapper must not report it
         try:
+            record.environ[REPORTED_KEY] = True  # an outer FaultWrapper must not report it
             exc = record.exc
             level = logging.ERROR if exc is not None and record.status >= 500 else logging.INFO
             if LOG.isEnabledFor(level):
