@@ -26,6 +26,7 @@ import socket
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -121,15 +122,40 @@ _SELECT = (
 #: would roll back the parent's transaction in shared memory), only kept from the GC.
 _ABANDONED: list[sqlite3.Connection] = []
 _fork_lock = threading.Lock()
+#: Every open Spool of this process, and the locks os.fork() holds while it forks.
+_LIVE: weakref.WeakSet[Spool] = weakref.WeakSet()
+_HELD_AT_FORK: list[threading.Lock] = []
 
 
-def _new_fork_lock() -> None:
+def _before_fork() -> None:
+    """Let calls in progress finish, so no transaction is open in the child's copy.
+
+    Each wait is bounded (a call lasts at most about ``busy_timeout``); a Spool still
+    busy then is forked as it is, and the child leaves that connection alone.
+    """
+    for spool in list(_LIVE):
+        lock = spool._lock
+        if lock.acquire(timeout=spool._busy_timeout + 5.0):
+            _HELD_AT_FORK.append(lock)
+
+
+def _after_fork_in_parent() -> None:
+    while _HELD_AT_FORK:
+        _HELD_AT_FORK.pop().release()
+
+
+def _after_fork_in_child() -> None:
     global _fork_lock
     _fork_lock = threading.Lock()
+    _after_fork_in_parent()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_fork_lock)
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )
 
 
 class SpoolError(Exception):
@@ -274,6 +300,7 @@ class Spool:
             raise SpoolError(self.path, _describe(exc)) from exc
         finally:
             conn.close()
+        _LIVE.add(self)
 
     # -- the public calls ----------------------------------------------------------------
 
@@ -454,11 +481,14 @@ class Spool:
         Leases this Spool holds stay until they expire or this process exits (then the
         dead-pid rule frees them): release what you did not publish before closing.
         """
+        if self._pid != os.getpid():
+            self._after_fork()
         with self._lock:
             self._closed = True
             conn, self._conn = self._conn, None
-            if conn is not None and self._pid == os.getpid():
+            if conn is not None:
                 conn.close()
+        _LIVE.discard(self)
 
     # -- connections -----------------------------------------------------------------------
 
