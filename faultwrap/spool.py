@@ -113,6 +113,10 @@ _INSERT = (
     "INSERT INTO entries (message_id, exchange, topic, priority, meta, created, size, body)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_UNLEASE = (
+    "UPDATE entries SET lease_owner = NULL, lease_pid = NULL, lease_host = NULL,"
+    " lease_expires = NULL"
+)
 _SELECT = (
     "SELECT seq, message_id, exchange, topic, priority, meta, body, created, claims"
     " FROM entries"
@@ -375,14 +379,18 @@ class Spool:
             try:
                 now = time.time()
                 dead = self._dead_pids(conn, now)
-                where = "lease_owner IS NULL OR lease_expires <= ?"
-                params: list = [now]
-                if dead:
+                freed = 0
+                if dead:  # all their leases at once: one log line per dead process
                     marks = ", ".join("?" * len(dead))
-                    where += f" OR (lease_host = ? AND lease_pid IN ({marks}))"
-                    params += [self._host, *dead]
+                    freed = conn.execute(
+                        f"{_UNLEASE} WHERE lease_owner IS NOT NULL AND lease_host = ?"
+                        f" AND lease_pid IN ({marks})",
+                        [self._host, *dead],
+                    ).rowcount
                 rows = conn.execute(
-                    f"{_SELECT} WHERE {where} ORDER BY seq LIMIT ?", [*params, limit]
+                    f"{_SELECT} WHERE lease_owner IS NULL OR lease_expires <= ?"
+                    " ORDER BY seq LIMIT ?",
+                    (now, limit),
                 ).fetchall()
                 conn.executemany(
                     "UPDATE entries SET lease_owner = ?, lease_pid = ?, lease_host = ?,"
@@ -395,8 +403,9 @@ class Spool:
                 _rollback(conn)
                 raise
         if dead:
-            LOG.info("faultwrap spool %s: leases of dead processes %s taken over",
-                     self.path, ", ".join(map(str, dead)))
+            LOG.info("faultwrap spool %s: %d entries leased by processes that no longer "
+                     "exist (pid %s) are free again", self.path, freed,
+                     ", ".join(map(str, dead)))
         return [
             ClaimedEntry(
                 seq=seq, message_id=mid, exchange=exchange, topic=topic, priority=priority,
@@ -433,10 +442,7 @@ class Spool:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 released = conn.executemany(
-                    "UPDATE entries SET lease_owner = NULL, lease_pid = NULL,"
-                    " lease_host = NULL, lease_expires = NULL"
-                    " WHERE lease_owner = ? AND seq = ?",
-                    ids,
+                    f"{_UNLEASE} WHERE lease_owner = ? AND seq = ?", ids
                 ).rowcount
                 conn.execute("COMMIT")
             except BaseException:

@@ -192,14 +192,20 @@ def test_an_expired_lease_is_claimable_again(spool, path):
     assert [e.message_id for e in spool.claim(10, 30)] == ["msg-1"]
 
 
-def test_a_live_lease_of_a_dead_pid_on_this_host_is_taken_over(spool, path, caplog):
-    spool.put([entry(1)])
-    (held,) = spool.claim(1, 300)
+def test_the_live_leases_of_a_dead_pid_on_this_host_are_all_freed_at_once(spool, path, caplog):
+    spool.put([entry(1), entry(2), entry(3)])
     pid = dead_pid()
-    set_lease(path, held.seq, host=spool_mod.host_identity(), pid=pid, expires=time.time() + 300)
+    for held in spool.claim(3, 300):
+        set_lease(path, held.seq, host=spool_mod.host_identity(), pid=pid,
+                  expires=time.time() + 300)
     with caplog.at_level(logging.INFO, logger="faultwrap.spool"):
-        assert [e.message_id for e in spool.claim(10, 30)] == ["msg-1"]
-    assert f"leases of dead processes {pid} taken over" in caplog.text
+        assert [e.message_id for e in spool.claim(1, 30)] == ["msg-1"]
+        assert spool.stats()["leased"] == 1  # the other two are free, not leased to us
+        assert [e.message_id for e in spool.claim(5, 30)] == ["msg-2", "msg-3"]
+    assert caplog.messages == [
+        f"faultwrap spool {path}: 3 entries leased by processes that no longer exist "
+        f"(pid {pid}) are free again"
+    ]
 
 
 def test_a_pid_seen_from_another_host_or_namespace_proves_nothing(spool, path):
