@@ -202,10 +202,9 @@ def test_the_live_leases_of_a_dead_pid_on_this_host_are_all_freed_at_once(spool,
         assert [e.message_id for e in spool.claim(1, 30)] == ["msg-1"]
         assert spool.stats()["leased"] == 1  # the other two are free, not leased to us
         assert [e.message_id for e in spool.claim(5, 30)] == ["msg-2", "msg-3"]
-    assert caplog.messages == [
-        f"faultwrap spool {path}: 3 entries leased by processes that no longer exist "
-        f"(pid {pid}) are free again"
-    ]
+    expected = (f"faultwrap spool {path}: 3 entries leased by processes that no longer "
+                f"exist (pid {pid}) are free again")
+    assert caplog.messages == [expected]
 
 
 def test_a_pid_seen_from_another_host_or_namespace_proves_nothing(spool, path):
