@@ -41,7 +41,7 @@ SCHEMA_VERSION = 1
 
 #: Smallest ``max_bytes``: the schema itself takes a handful of pages.
 MIN_MAX_BYTES = 64 * 1024
-#: Default bound of the file: room for ~50,000 typical (1-2 KB) notifications.
+#: Default bound of the file: room for 30,000-50,000 notifications of 1-2 KB.
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 #: Part of ``max_bytes`` that ``put`` leaves free (1/HEADROOM_FRACTION, at least
 #: HEADROOM_MIN_PAGES pages): a lease makes its row ~90 bytes longer, and a full spool
@@ -316,9 +316,14 @@ class Spool:
         which the caller counts as ``spool_full``. Nothing is half-stored.
         """
         batch = list(entries)
-        for entry in batch:
+        for entry in batch:  # a caller's bug fails the call, never a half-stored batch
             if not isinstance(entry, SpoolEntry):
                 raise TypeError(f"put() takes SpoolEntry objects, not {type(entry).__name__}")
+            if not all(isinstance(v, str) for v in (entry.message_id, entry.topic,
+                                                      entry.priority)):
+                raise TypeError("message_id, topic and priority must be str")
+            if not isinstance(entry.body, (bytes, str)):
+                raise TypeError(f"body must be bytes or str, not {type(entry.body).__name__}")
         if not batch:
             return 0
         now = time.time()

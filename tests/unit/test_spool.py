@@ -123,6 +123,10 @@ def test_put_takes_spool_entries_only(spool):
     assert spool.put([]) == 0
     with pytest.raises(TypeError, match="SpoolEntry"):
         spool.put([entry(1), {"message_id": "x"}])
+    with pytest.raises(TypeError, match="message_id, topic and priority must be str"):
+        spool.put([entry(1), SpoolEntry(message_id=None, topic="t", priority="INFO", body="")])
+    with pytest.raises(TypeError, match="body must be bytes or str, not dict"):
+        spool.put([entry(1), entry(2, {"payload": 1})])
     assert spool.stats()["entries"] == 0  # nothing of a bad batch is stored
 
 
