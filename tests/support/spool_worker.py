@@ -4,7 +4,7 @@
 
 ``drain PATH OUT STOPFILE``  claim/ack until STOPFILE exists and nothing is left; each
                              claimed entry is written to OUT as "seq message_id claims"
-                             before it is acked.
+                             before it is acked; exits 5 if an ack finds one gone.
 ``produce PATH PREFIX COUNT`` put COUNT entries in batches of 25, print "done".
 ``hold PATH LIMIT LEASE``    claim LIMIT entries, print their seqs as JSON, then wait on
                              stdin (to be killed, or until stdin closes).
@@ -44,7 +44,8 @@ def drain(spool: Spool, out_path: str, stop_path: str) -> int:
                 continue
             out.writelines(f"{e.seq} {e.message_id} {e.claims}\n" for e in got)
             out.flush()
-            spool.ack([e.seq for e in got])
+            if spool.ack([e.seq for e in got]) != len(got):
+                return 5  # someone else acked (and so replayed) one of ours
     return 3
 
 
