@@ -142,12 +142,18 @@ def test_what_a_killed_process_put_is_replayed_by_the_next(workers, path):
     spool.close()
 
 
-def test_leases_of_a_killed_process_come_back_at_once(workers, path):
+def held_by_a_worker(workers: Workers, path, entries: int, lease: float):
+    """A spool of ``entries`` entries and a live worker holding the first five leased."""
     spool = Spool(path)
-    spool.put([entry(f"m{i}") for i in range(20)])
-    holder = workers.start("hold", path, 5, 600)
+    spool.put([entry(f"m{i}") for i in range(entries)])
+    holder = workers.start("hold", path, 5, lease)
     held = json.loads(workers.line(holder))
     assert len(held) == 5
+    return spool, holder, held
+
+
+def test_leases_of_a_killed_process_come_back_at_once(workers, path):
+    spool, holder, held = held_by_a_worker(workers, path, 20, lease=600)
 
     others = spool.claim(100, 600)  # the live holder's entries are not ours to replay
     assert [e.message_id for e in others] == [f"m{i}" for i in range(5, 20)]
@@ -162,11 +168,7 @@ def test_leases_of_a_killed_process_come_back_at_once(workers, path):
 
 
 def test_an_expired_lease_comes_back_while_its_owner_still_lives(workers, path):
-    spool = Spool(path)
-    spool.put([entry(f"m{i}") for i in range(5)])
-    holder = workers.start("hold", path, 5, 0.5)
-    held = json.loads(workers.line(holder))
-    assert len(held) == 5
+    spool, holder, held = held_by_a_worker(workers, path, 5, lease=0.5)
     replay: list = []
     deadline = time.monotonic() + 60
     while not replay and time.monotonic() < deadline:  # the lease ends 0.5 s after the claim
