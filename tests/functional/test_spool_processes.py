@@ -237,31 +237,36 @@ def test_a_spool_made_or_used_before_fork_works_in_the_child_and_the_parent(path
     unused.close()
 
 
-def hold_a_transaction(spool: Spool, inside: threading.Event, seconds: float) -> None:
-    """What another thread inside put() looks like: the Spool's lock and a write lock."""
-    with spool._lock:
-        conn = spool._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        inside.set()
-        time.sleep(seconds)
-        conn.execute("ROLLBACK")
+def fork_during_a_call(spool: Spool, child) -> int:
+    """Fork while another thread is inside a call (the Spool's lock and a write
+    transaction held for 0.3 s); the child's pid."""
+    inside = threading.Event()
+
+    def call_in_progress() -> None:
+        with spool._lock:
+            conn = spool._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            inside.set()
+            time.sleep(0.3)
+            conn.execute("ROLLBACK")
+
+    thread = threading.Thread(target=call_in_progress)
+    thread.start()
+    try:
+        assert inside.wait(30)
+        return fork(child)
+    finally:
+        thread.join(30)
 
 
 def test_fork_waits_for_a_call_in_progress_so_the_child_starts_clean(path):
     spool = Spool(path)
     spool.put([entry("before")])
-    inside = threading.Event()
-    thread = threading.Thread(target=hold_a_transaction, args=(spool, inside, 0.3))
-    thread.start()
-    try:
-        assert inside.wait(30)
 
-        def child() -> int:
-            return 0 if spool.put([entry("child")]) == 1 else 10
+    def child() -> int:
+        return 0 if spool.put([entry("child")]) == 1 else 10
 
-        pid = fork(child)  # waits until the thread's call is over
-    finally:
-        thread.join(30)
+    pid = fork_during_a_call(spool, child)  # fork waits until the thread's call is over
     assert wait_child(pid) == 0
     assert [e.message_id for e in spool.claim(10, 600)] == ["before", "child"]
     spool.close()
@@ -276,24 +281,16 @@ def test_a_fork_the_hooks_missed_leaves_the_inherited_connection_alone(path, mon
     spool.put([entry("before")])
     inherited = spool._conn
     monkeypatch.setattr(spool_mod, "_LIVE", set())  # as if the hooks never ran
-    inside = threading.Event()
-    thread = threading.Thread(target=hold_a_transaction, args=(spool, inside, 0.3))
-    thread.start()
-    try:
-        assert inside.wait(30)
 
-        def child() -> int:
-            try:
-                spool.put([entry("child")])
-            except spool_mod.SpoolError:
-                pass
-            if spool._conn is inherited or inherited not in spool_mod._ABANDONED:
-                return 10
-            return 0
+    def child() -> int:
+        try:
+            spool.put([entry("child")])
+        except spool_mod.SpoolError:
+            pass
+        if spool._conn is inherited or inherited not in spool_mod._ABANDONED:
+            return 10
+        return 0
 
-        pid = fork(child)
-    finally:
-        thread.join(30)
-    assert wait_child(pid) == 0
+    assert wait_child(fork_during_a_call(spool, child)) == 0
     assert [e.message_id for e in spool.claim(10, 600)] == ["before"]  # the parent is intact
     spool.close()
