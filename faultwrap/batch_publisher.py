@@ -277,6 +277,7 @@ class BatchPublisher:
         self._bodies: dict[bytes, int] = {}
         self._outcome: list[bool | None] = []
         self._next_tag = 1
+        self._returned = False
         #: The host of the current connection, for logs and tests.
         self.host: tuple[str, int] | None = None
 
@@ -404,6 +405,7 @@ class BatchPublisher:
         index = self._bodies.get(bytes(message.body))
         if index is not None:
             self._outcome[index] = False
+        self._returned = True
         self._declared.discard((exchange, routing_key))  # the queue went: declare again
 
     # -- publishing ----------------------------------------------------------------------
@@ -412,8 +414,9 @@ class BatchPublisher:
         """Publish ``batch`` and wait (bounded) for the broker's confirms.
 
         Never raises for a broker problem: what was not confirmed is ``False`` in the
-        result, with the reason. A closed channel (a deleted exchange) is redeclared
-        and the unconfirmed part sent once more, as oslo.messaging's retry would.
+        result, with the reason. A closed channel (a deleted exchange) or a returned
+        message (a deleted queue) gets the queue declared again and the unconfirmed part
+        sent once more, as oslo.messaging's retry would; a nack is final.
         """
         self._check_owner()
         if not batch:
@@ -421,16 +424,18 @@ class BatchPublisher:
         bodies = [encode(n) for n in batch]
         self._outcome = [None] * len(batch)
         error: str | None = None
-        for attempt in range(2):
+        for _attempt in range(2):
             todo = [i for i, ok in enumerate(self._outcome) if ok is not True]
             for i in todo:
                 self._outcome[i] = None
+            self._returned = False
             try:
                 self._ensure_connection()
                 self._send(batch, bodies, todo)
                 self._wait()
                 error = None
-                break
+                if not self._returned:
+                    break
             except amqp.exceptions.ChannelError as exc:
                 error = f"{self._where()}: channel closed: {copyqueue._reply_text(exc)}"
                 self._recover_channel()
