@@ -402,7 +402,8 @@ class BatchPublisher:
 
     def _on_return(self, exc: Exception, exchange: str, routing_key: str, message: Any) -> None:
         """Unroutable (``mandatory``): not delivered, whatever the ack after it says."""
-        index = self._bodies.get(bytes(message.body))
+        body = message.body
+        index = self._bodies.get(body.encode(CONTENT_ENCODING) if isinstance(body, str) else bytes(body))
         if index is not None:
             self._outcome[index] = False
         self._returned = True
