@@ -130,6 +130,8 @@ class Settings:
     #: ``x-queue-type``/``x-ha-policy``/quorum limits for the ``<topic>.<priority>`` queue.
     queue_arguments: dict[str, Any] = field(default_factory=dict)
     failover_strategy: str = "round-robin"
+    #: Heartbeats sent per ``heartbeat_timeout_threshold`` (oslo.messaging's ``heartbeat_rate``).
+    heartbeat_rate: int = 2
 
 
 def _queue_arguments(conf: Any, query: dict[str, str]) -> dict[str, Any]:
@@ -182,6 +184,7 @@ def settings_from_conf(conf: Any, transport_url: str | None = None) -> Settings:
         broker=broker,
         queue_arguments=_queue_arguments(conf, query),
         failover_strategy=copyqueue.rabbit_option(conf, query, "kombu_failover_strategy"),
+        heartbeat_rate=copyqueue.rabbit_option(conf, query, "heartbeat_rate", int),
     )
 
 
@@ -383,7 +386,7 @@ class BatchPublisher:
             self._conn.drain_events(timeout=0)
         except TimeoutError:
             pass
-        self._conn.heartbeat_tick()
+        self._conn.heartbeat_tick(self.settings.heartbeat_rate)
 
     # -- confirms ------------------------------------------------------------------------
 
@@ -507,12 +510,12 @@ class BatchPublisher:
                 raise TimeoutError(f"no confirm within {self.confirm_timeout:g} s")
             wait = remaining
             if self._conn.heartbeat:
-                wait = min(wait, self._conn.heartbeat / 2)
+                wait = min(wait, self._conn.heartbeat / max(self.settings.heartbeat_rate, 2))
             try:
                 self._conn.drain_events(timeout=wait)
             except TimeoutError:
                 pass
-            self._conn.heartbeat_tick()
+            self._conn.heartbeat_tick(self.settings.heartbeat_rate)
 
     def _declare(self, exchange: str, queue: str) -> None:
         """Exchange, queue ``<topic>.<priority>`` and binding, once per channel, as oslo does."""

@@ -117,6 +117,7 @@ def test_defaults_map_to_oslo_messaging_defaults():
     assert (broker.exchange_durable, broker.exchange_auto_delete) == (False, False)
     assert settings.queue_arguments == {}
     assert settings.failover_strategy == "round-robin"
+    assert settings.heartbeat_rate == 3
 
 
 def test_tls_options_map_to_py_amqp_ssl_arguments():
@@ -168,13 +169,14 @@ def test_durability_auto_delete_ha_heartbeat_login_and_failover_strategy():
             amqp_auto_delete=True,
             rabbit_ha_queues=True,
             heartbeat_timeout_threshold=7,
+            heartbeat_rate=4,
             rabbit_login_method="PLAIN",
             kombu_failover_strategy="shuffle",
         )
     )
     assert (settings.broker.exchange_durable, settings.broker.exchange_auto_delete) == (True, True)
     assert settings.queue_arguments == {"x-ha-policy": "all"}
-    assert settings.broker.heartbeat == 7
+    assert (settings.broker.heartbeat, settings.heartbeat_rate) == (7, 4)
     assert settings.broker.login_method == "PLAIN"
     assert settings.failover_strategy == "shuffle"
 
