@@ -281,6 +281,7 @@ class BatchPublisher:
         self._outcome: list[bool | None] = []
         self._next_tag = 1
         self._returned = False
+        self._fresh = False
         #: The host of the current connection, for logs and tests.
         self.host: tuple[str, int] | None = None
 
@@ -345,6 +346,7 @@ class BatchPublisher:
         if self.host in self._hosts:
             self._start = self._hosts.index(self.host)
         self._conn = conn
+        self._fresh = True
         self._open_channel()
 
     def _open_channel(self) -> None:
@@ -419,43 +421,48 @@ class BatchPublisher:
 
         Never raises for a broker problem: what was not confirmed is ``False`` in the
         result, with the reason. A closed channel (a deleted exchange) or a returned
-        message (a deleted queue) gets the queue declared again and the unconfirmed part
-        sent once more, as oslo.messaging's retry would; a nack is final.
+        message (a deleted queue) gets the queue declared again, and a connection that
+        was already open and fails is replaced; either way the unconfirmed part is sent
+        once more, as oslo.messaging's retry would. A nack is final, and so is a failure
+        on a connection made in this call.
         """
         self._check_owner()
         if not batch:
             return BatchResult(())
         bodies = [encode(n) for n in batch]
         self._outcome = [None] * len(batch)
-        error: str | None = None
+        errors: list[str] = []  # each failed attempt's reason, the first one first
         for _attempt in range(2):
             todo = [i for i, ok in enumerate(self._outcome) if ok is not True]
             for i in todo:
                 self._outcome[i] = None
             self._returned = False
+            self._fresh = False
             try:
                 self._ensure_connection()
                 self._send(batch, bodies, todo)
                 self._wait()
-                error = None
+                errors.clear()
                 if not self._returned:
                     break
             except amqp.exceptions.ChannelError as exc:
-                error = f"{self._where()}: channel closed: {copyqueue._reply_text(exc)}"
+                errors.append(f"{self._where()}: channel closed: {copyqueue._reply_text(exc)}")
                 self._recover_channel()
             except (OSError, amqp.exceptions.AMQPError) as exc:
-                error = f"{self._where()}: {copyqueue._os_reason(exc) or type(exc).__name__}"
+                errors.append(f"{self._where()}: {copyqueue._os_reason(exc) or type(exc).__name__}")
                 self._drop()
-                break
+                if self._fresh:
+                    break  # a new connection failed too: the broker is down or hung
+                # An old connection died under us (a broker restart): once more on a new one.
             except (copyqueue.BrokerUnreachable, copyqueue.BrokerAccessRefused) as exc:
-                error = str(exc)
+                errors.append(str(exc))
                 break
         outcome = tuple(ok is True for ok in self._outcome)
         self._pending.clear()
         self._bodies.clear()
-        if error is None and not all(outcome):
-            error = f"{self._where()}: {len(outcome) - sum(outcome)} not confirmed (nack or returned)"
-        return BatchResult(outcome, error)
+        if not errors and not all(outcome):
+            errors.append(f"{self._where()}: {len(outcome) - sum(outcome)} not confirmed (nack or returned)")
+        return BatchResult(outcome, "; then ".join(errors) or None)
 
     def _where(self) -> str:
         return self.settings.broker.display(self.host)

@@ -11,6 +11,7 @@ import contextlib
 import datetime
 import os
 import random
+import select
 import socket
 import time
 import uuid
@@ -348,7 +349,9 @@ def test_a_hung_broker_fails_the_unconfirmed_batch_in_bounded_time_then_recovers
 
 
 def test_heartbeats_detect_a_hung_broker_long_before_the_confirm_deadline(broker, topic, proxy):
-    publisher = _publisher(proxy.url, heartbeat_timeout_threshold=2, confirm_timeout=300, io_timeout=300)
+    publisher = _publisher(
+        proxy.url, heartbeat_timeout_threshold=2, confirm_timeout=300, io_timeout=300, connect_timeout=SHORT
+    )
     try:
         assert publisher.publish(_batch("openstack", f"{topic}.info", 2)).delivered == 2
         proxy.hang()
@@ -399,3 +402,49 @@ def test_a_forked_child_reconnects_and_the_parent_keeps_its_connection(broker, q
         publisher.close()
     assert result.confirmed == (True,) * 3
     assert _received_ids(queues, queue, 9) == _ids(before) + _ids(child_batch) + _ids(after)
+
+
+def test_a_connection_cut_while_idle_is_replaced_before_the_next_batch(broker, queues, topic, proxy):
+    """A broker restart between batches costs nothing: the dead socket is seen first."""
+    queue = f"{topic}.info"
+    publisher = _publisher(proxy.url, confirm_timeout=SHORT, io_timeout=SHORT, connect_timeout=SHORT)
+    try:
+        first = _batch("openstack", queue, 2)
+        assert publisher.publish(first).confirmed == (True, True)
+        proxy.down()  # cuts the open connection, as a broker restart does
+        proxy.forward()
+        deadline = time.monotonic() + 10
+        while publisher.connected and time.monotonic() < deadline:
+            publisher.tick()  # the idle sender's call notices the cut
+            time.sleep(0.05)
+        assert not publisher.connected
+        second = _batch("openstack", queue, 4)
+        result = publisher.publish(second)
+    finally:
+        publisher.close()
+    assert result.confirmed == (True,) * 4 and result.error is None
+    assert _received_ids(queues, queue, 6) == _ids(first) + _ids(second)
+
+
+@pytest.mark.parametrize("seen", [True, False], ids=["cut-seen", "cut-unseen"])
+def test_a_cut_connection_without_tick_is_replaced_and_the_batch_delivered(
+    broker, queues, topic, proxy, seen
+):
+    """Seen before sending (the EOF already arrived) or not: the batch gets through."""
+    queue = f"{topic}.info"
+    publisher = _publisher(proxy.url, confirm_timeout=SHORT, io_timeout=SHORT, connect_timeout=SHORT)
+    try:
+        first = _batch("openstack", queue, 2)
+        assert publisher.publish(first).confirmed == (True, True)
+        sock = publisher._conn.sock
+        proxy.down()
+        proxy.forward()
+        if seen:
+            readable, _w, _x = select.select([sock], [], [], 10)  # the EOF reached us
+            assert readable
+        second = _batch("openstack", queue, 4)
+        result = publisher.publish(second)
+    finally:
+        publisher.close()
+    assert result.confirmed == (True,) * 4 and result.error is None
+    assert _received_ids(queues, queue, 6) == _ids(first) + _ids(second)
