@@ -25,6 +25,7 @@ import ssl
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -91,7 +92,7 @@ def pack(ctxt: dict[str, Any], message: dict[str, Any], unique_id: str | None = 
     ``pack_context``), so the JSON matches byte for byte; the message is not mutated.
     """
     packed = dict(message)
-    packed["_unique_id"] = unique_id if unique_id is not None else os.urandom(16).hex()
+    packed["_unique_id"] = unique_id if unique_id is not None else uuid.uuid4().hex
     packed.update((f"_context_{key}", value) for key, value in ctxt.items())
     return packed
 
@@ -317,7 +318,10 @@ class BatchPublisher:
         return self._conn is not None and self._pid == os.getpid()
 
     def close(self) -> None:
-        """Close the connection politely (bounded); the next batch reconnects."""
+        """Close the connection politely (bounded); the next batch reconnects.
+
+        Another thread may call this only once the owner thread has stopped (exit).
+        """
         if self._pid != os.getpid():
             self._forget_after_fork()
             return
