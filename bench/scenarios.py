@@ -85,6 +85,14 @@ SCENARIOS: list[Scenario] = [
              measure="emit_measures:faultwrap_held"),
     Scenario("emit.faultwrap_off", "faultwrap Notifier.error, notifications off",
              measure="emit_measures:faultwrap_off"),
+    Scenario("publish.oslo_sync", "oslo.messaging Notifier.error, messagingv2 to RabbitMQ (sync)",
+             measure="publish_measures:oslo_sync", unit="/s", higher_is_better=True, broker=True),
+    *(
+        Scenario(f"publish.batch_{size}", f"faultwrap batch_publisher, {size} per batch, confirmed",
+                 measure=f"publish_measures:batch_{size}", unit="/s", higher_is_better=True,
+                 broker=True)
+        for size in (1, 10, 100, 500)
+    ),
     Scenario("nullhandler.faultwrap", "faultwrap, notifications off, NullHandler",
              "faultwrap_off", "failing_app", null_handler=True),
     Scenario("nullhandler.catcherrors", "oslo.middleware CatchErrors, NullHandler",
@@ -114,6 +122,11 @@ GROUPS = {
         "",
         "emit.oslo_fake",
     ),
+    "publish": Group(
+        "Delivered/s to RabbitMQ, one producer, counted at the broker (publisher alone)",
+        "",
+        "publish.oslo_sync",
+    ),
     "nullhandler": Group(
         "Fault path, log records made but not written (NullHandler)",
         "fault.tryexcept",
@@ -142,6 +155,8 @@ TARGETS: list[Target] = [
            "fault.faultwrap", "fault.catcherrors", "<=", 0.5),
     Target("9.8", "caller's cost of an api.fault emit (held - off), µs", "difference",
            "fault.faultwrap_held", "fault.faultwrap", "<=", 25.0),
+    Target("10.1", "delivered/s: batch_publisher (100 per batch) / sync Notifier", "ratio",
+           "publish.batch_100", "publish.oslo_sync", ">=", 2.0),
     Target("10.6", "fault, api.fault to RabbitMQ / notifications off", "ratio",
            "fault.faultwrap_rabbit", "fault.faultwrap", "<=", 1.3),
     Target("10.6", "naive sync api.fault / faultwrap api.fault to RabbitMQ", "ratio",

@@ -85,16 +85,10 @@ def broker_from_conf(conf: Any, transport_url: str | None = None) -> Broker:
     parsed = oslo_messaging.TransportURL.parse(conf, url)
     if parsed.transport != "rabbit":  # oslo's amqp:// is AMQP 1.0, another protocol
         raise NotRabbit(parsed.transport)
-    rabbit = conf.oslo_messaging_rabbit
     query = parsed.query
 
     def opt(name: str, kind: type = str) -> Any:
-        if name not in query:
-            return getattr(rabbit, name)
-        text = query[name]
-        if kind is bool:
-            return text.strip().lower() in _TRUE
-        return kind(text)
+        return rabbit_option(conf, query, name, kind)
 
     hosts = tuple(
         (h.hostname or "localhost", h.port or 5672) for h in parsed.hosts
@@ -118,6 +112,16 @@ def broker_from_conf(conf: Any, transport_url: str | None = None) -> Broker:
         exchange_durable=opt("amqp_durable_queues", bool) or opt("rabbit_quorum_queue", bool),
         exchange_auto_delete=opt("amqp_auto_delete", bool),
     )
+
+
+def rabbit_option(conf: Any, query: dict[str, str], name: str, kind: type = str) -> Any:
+    """An ``[oslo_messaging_rabbit]`` option, the URL's query overriding it as in oslo.messaging."""
+    if name not in query:
+        return getattr(conf.oslo_messaging_rabbit, name)
+    text = query[name]
+    if kind is bool:
+        return text.strip().lower() in _TRUE
+    return kind(text)
 
 
 def register_opts(conf: Any) -> None:
@@ -149,15 +153,22 @@ def _ssl_params(
     return params or True
 
 
-def connect(broker: Broker, timeout: float = CONNECT_TIMEOUT) -> amqp.Connection:
+def connect(
+    broker: Broker,
+    timeout: float = CONNECT_TIMEOUT,
+    *,
+    hosts: Iterable[tuple[str, int]] | None = None,
+    options: dict[str, Any] | None = None,
+) -> amqp.Connection:
     """An open connection to the first host that takes us, within ``timeout`` per host.
 
-    Raises :class:`BrokerAccessRefused` when a host refused the login (that wins: a
+    ``hosts`` (default: the URL's, in order) is the order to try; ``options`` are more
+    ``amqp.Connection`` arguments (socket timeouts, client properties). Raises :class:`BrokerAccessRefused` when a host refused the login (that wins: a
     retry cannot fix it), else :class:`BrokerUnreachable` naming the last failure.
     """
     failures: list[str] = []
     refused: str | None = None
-    for host in broker.hosts:
+    for host in broker.hosts if hosts is None else hosts:
         hostname, port = host
         where = broker.display(host)
         conn = amqp.Connection(
@@ -169,6 +180,7 @@ def connect(broker: Broker, timeout: float = CONNECT_TIMEOUT) -> amqp.Connection
             ssl=broker.ssl,
             connect_timeout=timeout,
             heartbeat=broker.heartbeat,
+            **(options or {}),
         )
         try:
             conn.connect()
