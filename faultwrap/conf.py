@@ -207,7 +207,7 @@ class OptionClashError(cfg.Error):
     """The service registered one of faultwrap's options with another type."""
 
 
-def _registered(conf: cfg.ConfigOpts) -> bool:
+def registered(conf: cfg.ConfigOpts) -> bool:
     """True when every faultwrap option name is on ``conf`` (a few dict look-ups)."""
     try:
         groups = {name: conf[name] for name in (NOTIFICATIONS_GROUP, FAULTWRAP_GROUP)}
@@ -257,7 +257,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     option and both owners. Emitters call this on every emit; the check that all
     names are present costs a few dict look-ups.
     """
-    if _registered(conf):
+    if registered(conf):
         return
     for group, opt in _ALL:
         if group in conf and opt.dest in conf[group]:
@@ -284,6 +284,11 @@ def validate(conf: cfg.ConfigOpts) -> None:
     first request that notifies.
     """
     register_opts(conf)
+    read_all(conf)
+
+
+def read_all(conf: cfg.ConfigOpts) -> None:
+    """Read every faultwrap option (registered already): raises the first bad value."""
     for group, opts in list_opts():
         for opt in opts:
             getattr(conf[group], opt.dest)
@@ -294,6 +299,11 @@ def host(conf: cfg.ConfigOpts) -> str:
     host`` (the service's option, or read from the config files when nobody
     registered it), else this machine's hostname."""
     register_opts(conf)
+    return resolve_host(conf)
+
+
+def resolve_host(conf: cfg.ConfigOpts) -> str:
+    """``host`` for a ``conf`` whose options are registered already."""
     if conf.notifications.host:
         return conf.notifications.host
     try:

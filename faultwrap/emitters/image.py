@@ -28,8 +28,8 @@ from typing import Any
 
 from oslo_config import cfg
 
+from faultwrap import envelope, scrub
 from faultwrap import notifier as fw_notifier
-from faultwrap import scrub
 from faultwrap.emitters import legacy
 from faultwrap.emitters.values import (
     as_int,
@@ -132,12 +132,7 @@ def _emit(
     conf: cfg.ConfigOpts | None,
     host: str | None,
 ) -> bool:
-    try:
-        notifier = _image_notifier(conf, host)
-    except Exception as exc:  # noqa: BLE001 - a notification never fails the caller
-        legacy.log_failure(event_type, exc)
-        return False
-    return legacy.emit(notifier, context, event_type, priority, build)
+    return legacy.emit(_image_notifier(conf, host), context, event_type, priority, build)
 
 
 def _known(event_type: str, allowed: Iterable[str]) -> bool:
@@ -235,7 +230,7 @@ def notify_message(
 
 def _receiver(context: Any) -> tuple[Any, Any]:
     # The caller's context as given (dict or object); None means the current one.
-    source = context if context is not None else fw_notifier.resolve_context(None)
+    source = context if context is not None else envelope.resolve_context(None)
     return (
         first_field(source, ("project_id", "tenant")),
         first_field(source, ("user_id", "user")),
