@@ -1,5 +1,5 @@
 """The one seam to other libraries' internals: oslo.messaging's drivers and send,
-oslo.context's current-context store.
+oslo.context's current-context store, oslo.config's registered Opt.
 
 Every use of oslo.messaging on the sending side lives here (``faultwrap listen`` uses
 its public listener API), and so does every private attribute faultwrap reaches in
@@ -118,3 +118,9 @@ def keep_current_context() -> Iterator[Any]:
 def clear_current_context() -> None:
     """Leave the thread without a current oslo.context (no public API does it)."""
     oslo_context._request_store.context = None
+
+
+def registered_opt(conf: cfg.ConfigOpts, group: str, name: str) -> cfg.Opt:
+    """The Opt another component registered as ``[group] name``: oslo.config has no
+    public accessor for it (``ConfigOpts._get_opt_info``)."""
+    return conf._get_opt_info(name, group)["opt"]

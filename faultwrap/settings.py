@@ -18,10 +18,10 @@ from oslo_config import cfg
 from oslo_utils import strutils
 
 from faultwrap import conf as fw_conf
-from faultwrap import levels
+from faultwrap import drivers, levels
 
 #: oslo.messaging's group for transport_url, driver, topics and retry.
-DRIVER_GROUP = "oslo_messaging_notifications"
+DRIVER_GROUP = drivers.GROUP
 
 #: Drivers that send nothing: ``noop`` alone is notifications off, chosen explicitly.
 SILENT_DRIVERS = frozenset({"noop"})
@@ -113,8 +113,6 @@ def resolve(conf: cfg.ConfigOpts, lenient: bool = False) -> Settings:
     (an emitter reached the core without ``init``): never raise; the settings then
     carry ``config_error`` and each option that cannot be read counts as on.
     """
-    from faultwrap import drivers  # oslo.messaging's options: only where notifications are used
-
     error: BaseException | None = None
     try:
         if not fw_conf.registered(conf):  # the one "already registered?" fast path

@@ -23,7 +23,7 @@ from oslo_versionedobjects import base as ovo_base
 
 from faultwrap import envelope, failures, sources
 from faultwrap import notifier as fw_notifier
-from faultwrap.objects import fields
+from faultwrap.objects import fields, ovo
 
 LOG = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ class FaultwrapObjectRegistry(ovo_base.VersionedObjectRegistry):
 
     def __new__(cls, *args: Any, **kwargs: Any) -> FaultwrapObjectRegistry:  # noqa: PYI034
         self = object.__new__(cls)
-        self._obj_classes = FaultwrapObjectRegistry._faultwrap_classes
+        ovo.use_class_table(self, FaultwrapObjectRegistry._faultwrap_classes)
         return self
 
 
@@ -197,7 +197,7 @@ class NotificationObject(ovo_base.VersionedObject):
 
     def obj_to_primitive(self, target_version: str | None = None, version_manifest: Any = None) -> dict:
         primitive = super().obj_to_primitive(target_version, version_manifest)
-        primitive.pop(self._obj_primitive_key("changes"), None)
+        primitive.pop(ovo.primitive_key(self, "changes"), None)
         return primitive
 
 
@@ -353,7 +353,9 @@ class NotificationPayloadBase(NotificationObject):
         try:
             setattr(self, field_name, value)
         except (ValueError, TypeError) as exc:
-            expected = type(field._type).__name__ + (" or None" if field.nullable else "")
+            expected = type(ovo.field_type(field)).__name__ + (
+                " or None" if field.nullable else ""
+            )
             raise NotificationSchemaError(
                 f"{name}.{field_name}: bad value from {origin}: a {type(value).__name__} "
                 f"that is not a valid {expected}"
@@ -397,7 +399,7 @@ class NotificationBase(NotificationObject):
         field = cls.fields.get("payload")
         if field is None:
             raise NotificationError(f"{cls.__name__} has no payload field")
-        return registered_class(field._type._obj_name)
+        return registered_class(ovo.object_name(ovo.field_type(field)))
 
     def event_type_name(self) -> str:
         try:
