@@ -70,11 +70,13 @@ def notify_power_state_change(
     if not fw_notifier.get_core(conf).get_versioned_notifier().admits(FAMILY.level(None)):
         return None
     try:
-        if not base.changed_fields(before, after, ("power_state",)):
+        if not families.changed_fields(before, after, ("power_state",)):
             return None
         from_power = base.read_source(before, "power_state") or None
-    except Exception as exc:  # noqa: BLE001 - report_error raises (strict) or logs
-        base.report_error("baremetal.node.power_state_corrected.success", exc, conf)
+    except Exception as exc:  # noqa: BLE001 - the funnel counts and logs (or raises, strict)
+        fw_notifier.get_core(conf).report_failure(
+            "baremetal.node.power_state_corrected.success", exc
+        )
         return None
     if emit_power_state_corrected(context, after, from_power, conf, host):
         return "baremetal.node.power_state_corrected.success"

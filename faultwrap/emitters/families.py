@@ -15,13 +15,14 @@ column when routing lands.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from oslo_config import cfg
 
 from faultwrap import notifier as fw_notifier
-from faultwrap.objects import baremetal, base, compute_node, service
+from faultwrap import sources
+from faultwrap.objects import baremetal, base, compute_node, sending, service
 from faultwrap.objects.fields import NotificationLevel
 
 
@@ -98,6 +99,48 @@ BAREMETAL_NODE = Family(
 FAMILIES = {"service": SERVICE, "compute_node": COMPUTE_NODE, "baremetal": BAREMETAL_NODE}
 
 
+# -- sources and lifecycles --------------------------------------------------------------
+
+
+def peek_source(source: Any, name: str) -> Any:
+    """``read_source`` for values that only choose a default (the publisher's host):
+    a read that fails is MISSING here, and ``populate_schema`` reports it under the
+    error guard when it reads the field for the payload."""
+    try:
+        return sources.read(source, name)
+    except Exception:  # noqa: BLE001 - reported by populate_schema
+        return sources.MISSING
+
+
+def changed_fields(before: Any, after: Any, names: Iterable[str]) -> set[str]:
+    """The ``names`` whose value differs between two sources (dicts or objects).
+
+    A read or comparison that fails is a NotificationSchemaError naming the field.
+    """
+    changed = set()
+    for name in names:
+        try:
+            differs = bool(sources.read(before, name) != sources.read(after, name))
+        except Exception as exc:
+            raise base.NotificationSchemaError(
+                f"comparing {name!r} before and after the change failed ({type(exc).__name__})"
+            ) from exc
+        if differs:
+            changed.add(name)
+    return changed
+
+
+def lifecycle_action(before: Any, after: Any, watched: Iterable[str]) -> str | None:
+    """``create`` (no ``before``), ``delete`` (no ``after``), ``update`` if one of the
+    ``watched`` fields changed, else None: the rule of the create/update/delete families.
+    """
+    if before is None:
+        return None if after is None else "create"
+    if after is None:
+        return "delete"
+    return "update" if changed_fields(before, after, watched) else None
+
+
 def emit(
     family: Family,
     context: Any,
@@ -119,14 +162,14 @@ def emit(
     """
 
     def publisher() -> dict[str, Any]:
-        own = family.host_from_source and base.peek_source(source, "host")
-        name = binary or family.binary or base.peek_source(source, "binary") or None
+        own = family.host_from_source and peek_source(source, "host")
+        name = binary or family.binary or peek_source(source, "binary") or None
         return {
             family.publisher_form: name,
             "host": own or host or fw_notifier.get_core(conf).host(),
         }
 
-    return base.emit_notification(
+    return sending.emit_notification(
         context,
         family.notification_class(action),
         level=family.level(status),
@@ -147,8 +190,19 @@ def notify_change(
     conf: cfg.ConfigOpts | None = None,
 ) -> str | None:
     """create (no ``before``), delete (no ``after``) or update if a watched field
-    changed, sent with ``send(action, source)``. Returns the event type handed to
-    delivery, or None. Heartbeats and periodic no-op saves send nothing."""
-    return base.notify_lifecycle(
-        family.event["object"], before, after, family.watched, send, conf, family.level(None)
-    )
+    changed, sent with ``send(action, source)`` (the source is ``after``, or ``before``
+    for a delete). Nothing is read when it would not be sent. Returns the event type
+    handed to delivery, or None: heartbeats and periodic no-op saves send nothing."""
+    name = family.event["object"]
+    core = fw_notifier.get_core(conf)
+    if not core.get_versioned_notifier().admits(family.level(None)):
+        return None
+    try:
+        action = lifecycle_action(before, after, family.watched)
+    except Exception as exc:  # noqa: BLE001 - the funnel counts and logs (or raises, strict)
+        core.report_failure(f"{name}.update", exc)
+        return None
+    if action is None:
+        return None
+    source = before if action == "delete" else after
+    return f"{name}.{action}" if send(action, source) else None

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from oslo_config import cfg
 
 from faultwrap import notifier as fw_notifier
-from faultwrap.objects import base, fields
+from faultwrap.objects import base, fields, sending
 
 #: The binary in the publisher id ``faultwrap-api:<host>``.
 BINARY = "faultwrap-api"
@@ -83,7 +83,7 @@ def emit(
     and builds; nothing is built when it would not be sent. Never raises, except in
     strict mode (tests).
     """
-    base.emit_notification(
+    sending.emit_notification(
         context,
         ApiFaultNotification,
         level=fields.NotificationLevel.ERROR,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import collections
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from oslo_config import cfg
@@ -47,14 +47,6 @@ class NotificationPayloadError(NotificationError):
     """``emit`` was given a payload that is not ready to be sent."""
 
 
-def report_error(
-    event_type: str, exc: BaseException, conf: cfg.ConfigOpts | None = None
-) -> None:
-    """Count the lost notification and log it once, throttled (or raise ``exc`` in
-    strict mode): the funnel's ``report_failure``. Payload values are never logged."""
-    fw_notifier.get_core(conf).report_failure(event_type, exc)
-
-
 def versioned_enabled(conf: cfg.ConfigOpts | None = None, level: str | None = None) -> bool:
     """Would a versioned notification (of ``level``, if given) be sent at all?
 
@@ -67,80 +59,6 @@ def versioned_enabled(conf: cfg.ConfigOpts | None = None, level: str | None = No
     if settings.config_error is not None or not (settings.sending and settings.versioned):
         return False
     return level is None or core.is_enabled(True, level)
-
-
-def peek_source(source: Any, name: str) -> Any:
-    """``read_source`` for values that only choose a default (the publisher's host):
-    a read that fails is MISSING here, and ``populate_schema`` reports it under the
-    error guard when it reads the field for the payload."""
-    try:
-        return read_source(source, name)
-    except Exception:  # noqa: BLE001 - reported by populate_schema
-        return MISSING
-
-
-def publisher_host(source: Any, host: str | None, conf: cfg.ConfigOpts | None) -> str:
-    """The publisher's host: the source's own ``host``, else ``host``, else the
-    configured one (``[notifications] host``), in that order, for every family."""
-    own = peek_source(source, "host") if source is not None else MISSING
-    return own or host or fw_notifier.get_core(conf).host()
-
-
-def changed_fields(before: Any, after: Any, names: Iterable[str]) -> set[str]:
-    """The ``names`` whose value differs between two sources (dicts or objects).
-
-    A read or comparison that fails is a NotificationSchemaError naming the field.
-    """
-    changed = set()
-    for name in names:
-        try:
-            differs = bool(read_source(before, name) != read_source(after, name))
-        except Exception as exc:
-            raise NotificationSchemaError(
-                f"comparing {name!r} before and after the change failed ({type(exc).__name__})"
-            ) from exc
-        if differs:
-            changed.add(name)
-    return changed
-
-
-def lifecycle_action(before: Any, after: Any, watched: Iterable[str]) -> str | None:
-    """``create`` (no ``before``), ``delete`` (no ``after``), ``update`` if one of the
-    ``watched`` fields changed, else None: the rule of the create/update/delete families.
-    """
-    if before is None:
-        return None if after is None else "create"
-    if after is None:
-        return "delete"
-    return "update" if changed_fields(before, after, watched) else None
-
-
-def notify_lifecycle(
-    family: str,
-    before: Any,
-    after: Any,
-    watched: Iterable[str],
-    emit: Callable[[str, Any], bool],
-    conf: cfg.ConfigOpts | None = None,
-    level: str = fields.NotificationLevel.INFO,
-) -> str | None:
-    """Send ``<family>.create/update/delete`` by ``lifecycle_action``, through ``emit``.
-
-    ``emit(action, source)`` sends one; the source is ``after``, or ``before`` for a
-    delete. Nothing is read when versioned output (at ``level``) is off. Returns the
-    event type handed to delivery, or None.
-    """
-    if not fw_notifier.get_core(conf).get_versioned_notifier().admits(level):
-        return None
-    try:
-        action = lifecycle_action(before, after, watched)
-    except Exception as exc:  # noqa: BLE001 - report_error raises (strict) or logs
-        report_error(f"{family}.update", exc, conf)
-        return None
-    if action is None:
-        return None
-    source = before if action == "delete" else after
-    return f"{family}.{action}" if emit(action, source) else None
 
 
 # -- the registry -----------------------------------------------------------------------
@@ -447,56 +365,6 @@ def notification_sample(
         return cls
 
     return wrap
-
-
-def emit_notification(
-    context: Any,
-    notification_cls: type[NotificationBase],
-    *,
-    level: str,
-    event_type: EventType | Mapping[str, Any],
-    publisher: NotificationPublisher | Mapping[str, Any] | Callable[[], Mapping[str, Any]],
-    sources: Mapping[str, Any],
-    extra: Mapping[str, Any] | None = None,
-    conf: cfg.ConfigOpts | None = None,
-) -> bool:
-    """Build and send one notification through the funnel, which builds it only when
-    it will be sent.
-
-    ``event_type`` and ``publisher`` are objects or the keyword arguments for one
-    (``publisher`` may be a callable returning them: it reads the source).
-    ``sources`` feed the payload's SCHEMA, ``extra`` sets payload fields outside it.
-    Returns True if the notification was handed to delivery. Never raises outside
-    strict mode: errors are counted and logged once with the event type.
-    """
-
-    def build() -> envelope.Addressed:
-        etype = EventType(**event_type) if isinstance(event_type, Mapping) else event_type
-        pub = publisher() if callable(publisher) else publisher
-        if isinstance(pub, Mapping):
-            pub = NotificationPublisher(**pub)
-        payload = notification_cls.payload_class()()
-        payload.fill(sources)
-        for field_name, value in (extra or {}).items():
-            payload.assign(field_name, value, "extra")
-        notification = notification_cls(
-            priority=level, event_type=etype, publisher=pub, payload=payload
-        )
-        return notification.addressed()
-
-    notifier = fw_notifier.get_core(conf).get_versioned_notifier()
-    return notifier.notify(context, _event_type_name(notification_cls, event_type), build, level)
-
-
-def _event_type_name(notification_cls: type, event_type: Any) -> str:
-    """The event type for log lines, even when it is not a valid one."""
-    if isinstance(event_type, Mapping):
-        parts = [event_type.get(k) for k in ("service", "object", "action", "status")]
-        return ".".join(str(part) for part in parts if part)
-    try:
-        return event_type.to_event_type()
-    except Exception:  # noqa: BLE001 - only for the log line
-        return f"<{notification_cls.__name__} without a valid event type>"
 
 
 def notification_classes() -> list[type[NotificationBase]]:

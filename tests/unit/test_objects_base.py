@@ -11,7 +11,8 @@ from oslo_versionedobjects import base as ovo_base
 from oslo_versionedobjects import fields as ovo_fields
 
 from faultwrap import failures, levels, notifier
-from faultwrap.objects import base, fields
+from faultwrap.emitters import families
+from faultwrap.objects import base, fields, sending
 from tests.conftest import make_conf
 
 
@@ -256,7 +257,7 @@ def test_below_threshold_the_payload_is_not_built(notifications):
     spy = Spy(**GADGET)
     try:
         with base.strict():
-            sent = base.emit_notification(
+            sent = sending.emit_notification(
                 None,
                 GadgetNotification,
                 level="info",
@@ -307,7 +308,7 @@ def test_disabled_versioned_output_reads_no_source(notifications, overrides):
             notification = wrap(payload, binary="g")
             assert notification.emit(None, conf) is False
             assert (
-                base.emit_notification(
+                sending.emit_notification(
                     None,
                     GadgetNotification,
                     level="critical",
@@ -541,7 +542,7 @@ def _emit(conf, **overrides):
         "conf": conf,
     }
     kwargs.update(overrides)
-    return base.emit_notification(None, GadgetNotification, **kwargs)
+    return sending.emit_notification(None, GadgetNotification, **kwargs)
 
 
 def test_emit_notification_sends(vconf, notifications):
@@ -685,8 +686,8 @@ def test_read_source_and_changed_fields():
     assert base.read_source(types.SimpleNamespace(a=1), "a") == 1
     assert base.read_source(object(), "a") is base.MISSING
     assert not base.MISSING
-    assert base.changed_fields({"a": 1, "b": 2}, types.SimpleNamespace(a=1, b=3), ["a", "b"]) == {"b"}
-    assert base.changed_fields({"a": 1}, {}, ["a"]) == {"a"}
+    assert families.changed_fields({"a": 1, "b": 2}, types.SimpleNamespace(a=1, b=3), ["a", "b"]) == {"b"}
+    assert families.changed_fields({"a": 1}, {}, ["a"]) == {"a"}
 
 
 @pytest.mark.parametrize(
@@ -700,7 +701,7 @@ def test_read_source_and_changed_fields():
     ],
 )
 def test_lifecycle_action(before, after, action):
-    assert base.lifecycle_action(before, after, ["x"]) == action
+    assert families.lifecycle_action(before, after, ["x"]) == action
 
 
 # -- field types --------------------------------------------------------------------------
