@@ -15,6 +15,9 @@ from oslo_utils import timeutils
 from faultwrap import context as fw_context
 from faultwrap import drivers
 
+#: Types that are JSON-safe as they are (exact types: a subclass may serialize oddly).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
 #: Nesting beyond this is cut (a self-referencing payload must not recurse forever).
 MAX_PAYLOAD_DEPTH = 32
 
@@ -47,8 +50,13 @@ def to_primitive(payload: Any, _depth: int = 0) -> Any:
     Datetimes become oslo's ISO strings, bytes are decoded (undecodable bytes replaced),
     other objects go through ``jsonutils.to_primitive`` and, failing that, ``str``.
     """
-    if payload is None or isinstance(payload, (str, int, float, bool)):
+    kind = type(payload)
+    if payload is None or kind in _SCALARS or isinstance(payload, (str, int, float, bool)):
         return payload
+    if kind is dict and all(type(v) in _SCALARS for v in payload.values()) and all(
+        type(k) in _SCALARS for k in payload
+    ):
+        return dict(payload)  # the common flat payload: nothing to convert
     if _depth >= MAX_PAYLOAD_DEPTH:
         return f"<nested deeper than {MAX_PAYLOAD_DEPTH}>"
     if isinstance(payload, (bytes, bytearray, memoryview)):
@@ -109,7 +117,11 @@ def safe_context(ctxt: Any = None) -> Any:
     ``user_id``/``project_id`` keys too (``context.with_nova_keys``): Ceilometer's
     default ``user_id`` trait reads them.
     """
-    with drivers.keep_current_context():
+    with drivers.keep_current_context() as current:
+        if ctxt is None and current is None:
+            # A fresh empty context has nothing to redact: one construction, not two.
+            fresh = oslo_context.RequestContext(is_admin=True, overwrite=False)
+            return fw_context.with_nova_keys(fresh)
         return fw_context.with_nova_keys(resolve_context(ctxt).redacted_copy())
 
 
