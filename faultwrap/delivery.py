@@ -68,7 +68,7 @@ class DropCounter:
         self._dropped = dict.fromkeys(DROP_REASONS, 0)
         self._unreported = dict.fromkeys(DROP_REASONS, 0)
         self._last_error: str | None = None
-        self._last_warning = float("-inf")
+        self._warning = failures.Throttle()  # one summary WARNING per interval
 
     def stats(self) -> dict[str, Any]:
         """Counters since this was made (per process)."""
@@ -99,10 +99,8 @@ class DropCounter:
             if not warn:
                 return
             self._unreported[reason] += count
-            now = time.monotonic()
-            if now - self._last_warning < failures.WARN_INTERVAL:
+            if not self._warning.ready():
                 return
-            self._last_warning = now
             summary = ", ".join(f"{k}={v}" for k, v in self._unreported.items() if v)
             self._unreported = dict.fromkeys(DROP_REASONS, 0)
             last_error = self._last_error

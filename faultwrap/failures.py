@@ -16,6 +16,7 @@ import os
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Hashable, Iterator
 
 LOG = logging.getLogger("faultwrap.notifier")
@@ -41,8 +42,8 @@ def strict(enabled: bool = True) -> Iterator[None]:
         _strict = previous
 
 
-#: Every Throttle made, so that ``forget`` can start them all afresh (tests).
-_ALL: list[Throttle] = []
+#: Every live Throttle, so that ``forget`` can start them all afresh (tests).
+_ALL: weakref.WeakSet[Throttle] = weakref.WeakSet()
 _DEFAULT = object()
 
 
@@ -59,7 +60,7 @@ class Throttle:
         self.max_keys = max_keys
         self._last: dict[Hashable, float] = {}
         self._lock = threading.Lock()
-        _ALL.append(self)
+        _ALL.add(self)
 
     def ready(self, key: Hashable = None) -> bool:
         now = time.monotonic()
@@ -102,6 +103,6 @@ def report_build_failure(event_type: str, exc: BaseException) -> None:
 
 def forget() -> None:
     """Start every throttle afresh (tests: each sees the first line of a problem)."""
-    for throttle in _ALL:
+    for throttle in list(_ALL):
         with throttle._lock:
             throttle._last.clear()

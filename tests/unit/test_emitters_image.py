@@ -9,7 +9,7 @@ import pytest
 from oslo_context import context as oslo_context
 from oslo_utils import timeutils
 
-from faultwrap import failures
+from faultwrap import drivers, failures
 from faultwrap.emitters import image as emitters
 from faultwrap.emitters import legacy
 from tests.legacy_support import (
@@ -278,7 +278,7 @@ def test_image_send_receiver_from_current_context(conf, notifications):
     try:
         emitters.notify_image_send(None, make_image(), 1, conf=conf)
     finally:
-        oslo_context._request_store.context = None
+        drivers.clear_current_context()
     payload = only(notifications)["payload"]
     assert (payload["receiver_tenant_id"], payload["receiver_user_id"]) == ("cur-p", "cur-u")
 

@@ -33,10 +33,9 @@ class Payload:
 @pytest.fixture(autouse=True)
 def no_current_context():
     """Each test starts and ends without a thread-current oslo.context."""
-    store = oslo_context._request_store
-    store.context = None
+    drivers.clear_current_context()
     yield
-    store.context = None
+    drivers.clear_current_context()
 
 
 @pytest.fixture(autouse=True)
