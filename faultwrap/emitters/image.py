@@ -135,13 +135,16 @@ def _emit(
     return legacy.emit(_image_notifier(conf, host), context, event_type, priority, build)
 
 
-def _known(event_type: str, allowed: Iterable[str]) -> bool:
-    """Is ``event_type`` one this function sends? Logs (or, strict, raises) if not."""
+def _known(event_type: str, allowed: Iterable[str], conf: cfg.ConfigOpts | None) -> bool:
+    """Is ``event_type`` one this function sends? If not, the funnel counts and logs
+    the caller's mistake (strict mode raises)."""
     if event_type in allowed:
         return True
     legacy.check_event_type(event_type)  # raises in strict mode for unlisted types
-    LOG.error("faultwrap: %r cannot be sent by this function (expected one of %s)",
-              event_type, ", ".join(allowed))
+    fw_notifier.get_core(conf).report_failure(str(event_type), ValueError(
+        f"{event_type!r} cannot be sent by this function (expected one of "
+        f"{', '.join(allowed)})"
+    ))
     return False
 
 
@@ -162,7 +165,7 @@ def notify_image(
     ``image.upload`` add ``os_glance_importing_to_stores`` and
     ``os_glance_failed_import`` as lists; ``backend`` adds ``backend`` (multi-store).
     """
-    if not _known(event_type, IMAGE_METADATA_EVENTS):
+    if not _known(event_type, IMAGE_METADATA_EVENTS, conf):
         return False
 
     def build() -> dict[str, Any]:
@@ -215,11 +218,12 @@ def notify_message(
     """
     wire_priority = MESSAGE_PRIORITIES.get(str(priority).lower())
     allowed = legacy.IMAGE_EVENT_TYPES | legacy.TASK_EVENT_TYPES
-    if not _known(event_type, sorted(allowed)):
+    if not _known(event_type, sorted(allowed), conf):
         return False
     if wire_priority is None:
-        LOG.error("faultwrap: %s message notification with priority %r not sent "
-                  "(warn or error only)", event_type, priority)
+        fw_notifier.get_core(conf).report_failure(event_type, ValueError(
+            f"priority {priority!r} for a message notification (warn or error only)"
+        ))
         return False
     return _emit(context, event_type, wire_priority, lambda: scrub.mask_text(message), conf,
                  host)
@@ -412,7 +416,7 @@ def notify_task(
     Call when the executor picks the task up (run), when it is handed to the
     executor (processing), when it succeeded (success) or failed (failure).
     """
-    if not _known(event_type, TASK_EVENTS):
+    if not _known(event_type, TASK_EVENTS, conf):
         return False
     return _emit(context, event_type, "info", lambda: task_payload(event_type, task), conf,
                  host)

@@ -10,6 +10,7 @@ from oslo_context import context as oslo_context
 from oslo_utils import timeutils
 
 from faultwrap import drivers, failures
+from faultwrap import notifier as fw_notifier
 from faultwrap.emitters import image as emitters
 from faultwrap.emitters import legacy
 from tests.legacy_support import (
@@ -166,10 +167,15 @@ def test_import_properties_as_lists_or_junk(conf, notifications):
 
 
 @pytest.mark.parametrize("event_type", ["image.delete", "image.send", "task.run"])
-def test_notify_image_refuses_other_known_events(conf, notifications, event_type, caplog):
+def test_notify_image_refuses_other_known_events(conf, notifications, event_type, caplog,
+                                                 monkeypatch):
+    with pytest.raises(ValueError, match="cannot be sent by this function"):  # strict (tests)
+        emitters.notify_image(None, event_type, make_image(), conf=conf)
+    monkeypatch.setattr(failures, "_strict", False)  # production mode: log, never raise
     assert emitters.notify_image(None, event_type, make_image(), conf=conf) is False
     assert notifications.messages == []
     assert "cannot be sent by this function" in caplog.text
+    assert fw_notifier.stats(conf)["dropped"]["build_failed"] == 2  # counted, by the funnel
 
 
 @pytest.mark.parametrize("event_type", [["image.create"], {"image.create": 1}, None])
@@ -221,7 +227,8 @@ def test_text_message_for_task_and_non_text(conf, notifications):
 
 
 @pytest.mark.parametrize("priority", ["info", "critical", "", None])
-def test_text_message_other_priorities_refused(conf, notifications, priority):
+def test_text_message_other_priorities_refused(conf, notifications, priority, monkeypatch):
+    monkeypatch.setattr(failures, "_strict", False)  # production mode: log, never raise
     assert emitters.notify_message(None, "image.upload", "x", priority, conf=conf) is False
     assert notifications.messages == []
 
@@ -503,11 +510,12 @@ def test_task_weird_inputs(conf, notifications):
 
 
 @pytest.mark.parametrize("event_type", ["task.create", "image.create"])
-def test_notify_task_refuses_other_events(conf, notifications, event_type):
+def test_notify_task_refuses_other_events(conf, notifications, event_type, monkeypatch):
     if event_type == "task.create":
         with pytest.raises(AssertionError):
             emitters.notify_task(None, event_type, make_task(), conf=conf)
     else:
+        monkeypatch.setattr(failures, "_strict", False)  # production mode: log, never raise
         assert emitters.notify_task(None, event_type, make_task(), conf=conf) is False
     assert notifications.messages == []
 
