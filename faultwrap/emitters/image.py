@@ -21,7 +21,6 @@ Read from the caller's image (dict or object): ``image_id`` (else ``id``), ``nam
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -40,8 +39,6 @@ from faultwrap.emitters.values import (
     timestamp,
     utcnow,
 )
-
-LOG = logging.getLogger(__name__)
 
 PUBLISHER_SERVICE = "image"
 

@@ -11,16 +11,12 @@ differ in places; the code is what consumers parse).
 from __future__ import annotations
 
 import datetime
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from oslo_utils import timeutils
 
 from faultwrap import scrub, sources
-
-LOG = logging.getLogger(__name__)
-
 
 #: The one "absent" marker and the readers, shared with the versioned payloads.
 MISSING = sources.MISSING

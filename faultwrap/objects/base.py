@@ -14,7 +14,6 @@ except in strict mode, which tests switch on to see the error itself: see ``stri
 from __future__ import annotations
 
 import collections
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -24,8 +23,6 @@ from oslo_versionedobjects import base as ovo_base
 from faultwrap import envelope, failures, sources
 from faultwrap import notifier as fw_notifier
 from faultwrap.objects import fields, ovo
-
-LOG = logging.getLogger(__name__)
 
 #: Strict mode (one for legacy and versioned): ``faultwrap.failures.strict``.
 strict = failures.strict
