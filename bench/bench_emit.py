@@ -1,22 +1,24 @@
-"""How much does faultwrap's emit() cost the caller, against oslo.messaging called directly?
+"""Delivery through a real broker: what the side-by-side suite does not time per request.
 
-Run from the repository root (not part of pytest):
+Run from the repository root (``bench/run.py`` runs it after the suite; not part of
+pytest):
 
-    .venv/bin/python bench/bench_emit.py [--calls N]
+    .venv/bin/python bench/bench_emit.py [--calls N]    # FAULTWRAP_BENCH_QUICK=1: smaller
 
-Every number is measured in this run, and faultwrap is reported as a ratio to the
-baselines of the same run, so the output means the same on a fast or a slow machine:
+The caller's cost of one emit (oslo.messaging directly, faultwrap with its sender held,
+faultwrap off) is now a group of the suite (``bench/emit_measures.py``). What stays
+here needs a sender running against RabbitMQ on 127.0.0.1:5672 and runs once:
 
-1. caller's cost per notification: a direct synchronous ``oslo_messaging.Notifier``
-   (messagingv2) to ``fake:/`` and to RabbitMQ on 127.0.0.1:5672, against faultwrap's
-   ``emit`` (bounded queue + sender thread) to the same places; plus the end-to-end
-   time until faultwrap's sender has delivered everything (flush);
-2. notifications off (driver ``[]``): faultwrap's cost per call (no payload built);
-3. dead broker (a local proxy that refuses, or accepts and never answers): faultwrap's
+1. caller's cost and end-to-end time per notification to RabbitMQ: a direct
+   synchronous ``oslo_messaging.Notifier`` (messagingv2) against faultwrap's ``emit``
+   (bounded queue + sender thread), until the sender delivered everything (flush);
+2. dead broker (a local proxy that refuses, or accepts and never answers): faultwrap's
    emit latency (p50/p99/max) and the memory it holds after many emits, against one
    direct oslo.messaging call to the same dead broker (bounded by a watchdog).
 
-RabbitMQ parts are skipped (and say so) when no broker answers.
+Issue 10's delivery targets (delivered/s against a Notifier loop, hung-broker p99)
+belong in the suite as ``Scenario.measure`` rows; this script is where they start.
+Skipped, and said so, when no broker answers.
 """
 
 from __future__ import annotations
@@ -198,36 +200,23 @@ def us(seconds: float) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--calls", type=int, default=5000)
-    parser.add_argument("--dead-calls", type=int, default=20000)
-    parser.add_argument("--watchdog", type=float, default=15.0)
+    quick = os.environ.get("FAULTWRAP_BENCH_QUICK") == "1"
+    parser.add_argument("--calls", type=int, default=500 if quick else 5000)
+    parser.add_argument("--dead-calls", type=int, default=2000 if quick else 20000)
+    parser.add_argument("--watchdog", type=float, default=5.0 if quick else 15.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.CRITICAL)  # oslo logs every failed send at ERROR
 
     print(f"faultwrap emit bench: {args.calls} calls, payload {len(PAYLOAD)} keys")
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
-
-    base_fake = direct("fake:/", args.calls)
-    fw_fake, fw_fake_e2e, _ = faultwrap_emit("fake:/", args.calls)
-    off = disabled(args.calls)
-    print("1. caller's cost per notification, fake:/")
-    print(f"   direct oslo.messaging Notifier (sync)    {us(base_fake)}")
-    print(
-        f"   faultwrap emit (queue)                   {us(fw_fake)}  ratio {fw_fake / base_fake:5.2f}"
-    )
-    print(
-        f"   faultwrap end to end (until delivered)   {us(fw_fake_e2e)}  ratio {fw_fake_e2e / base_fake:5.2f}"
-    )
-    print(f"   faultwrap, notifications off (driver []) {us(off)}  ratio {off / base_fake:5.3f}")
-
     if not broker_reachable():
-        print("\nRabbitMQ does not answer on 127.0.0.1:5672: broker parts skipped")
+        print("RabbitMQ does not answer on 127.0.0.1:5672: SKIPPED (nothing measured)")
         return 0
     try:
-        rabbit_calls = max(1, args.calls // 2)
+        rabbit_calls = max(1, args.calls)
         base_rabbit = direct(BROKER_URL, rabbit_calls)
         fw_rabbit, fw_rabbit_e2e, stats = faultwrap_emit(BROKER_URL, rabbit_calls)
-        print(f"\n2. caller's cost per notification, RabbitMQ ({rabbit_calls} calls)")
+        print(f"1. caller's cost per notification, RabbitMQ ({rabbit_calls} calls)")
         print(f"   direct oslo.messaging Notifier (sync)    {us(base_rabbit)}")
         print(
             f"   faultwrap emit (queue)                   {us(fw_rabbit)}  ratio {fw_rabbit / base_rabbit:5.3f}"
@@ -237,7 +226,7 @@ def main() -> int:
         )
         print(f"   delivered {stats['delivered']}, dropped {stats['dropped']}")
 
-        print(f"\n3. dead broker after a warm-up ({args.dead_calls} emits each)")
+        print(f"\n2. dead broker after a warm-up ({args.dead_calls} emits each)")
         for mode in ("down", "hung"):
             r = dead_broker(mode, args.dead_calls)
             blocked = direct_dead(mode, args.watchdog)

@@ -198,7 +198,7 @@ def _check_config(state: State, config_files: Sequence[str]) -> str:
 
 
 def _check_paste(state: State, paste_config: str | None) -> str:
-    from faultwrap import middleware, notifier
+    from faultwrap import notifier, paste
 
     if not paste_config:
         raise Skipped("no --paste-config given")
@@ -218,12 +218,10 @@ def _check_paste(state: State, paste_config: str | None) -> str:
             "faultwrap.middleware:FaultWrapper.factory and put faultwrap in the pipeline",
             EXIT_PASTE,
         )
-    merged = {k: v for k, v in global_conf.items()
-              if k in middleware.OPTION_KEYS or k in middleware.CONFIG_KEYS}
-    merged.update(local_conf)
-    own_file = any(merged.get(key) for key in middleware.CONFIG_KEYS)
+    merged = paste.paste_values(global_conf, local_conf)
+    own_file = any(merged.get(key) for key in paste.CONFIG_KEYS)
     try:
-        options = middleware.resolve_options(None if own_file else state.conf, merged)
+        options = paste.resolve_options(None if own_file else state.conf, merged)
         notifier.check_config(options.conf)
     except (cfg.Error, ValueError) as exc:
         raise Failed(f"[filter:{name}]: {type(exc).__name__}: {exc}",

@@ -1,20 +1,26 @@
-"""The ``faultwrap`` command: ``faultwrap listen`` and ``faultwrap demo``.
+"""The ``faultwrap`` command: ``faultwrap listen``, ``faultwrap check`` and ``faultwrap demo``.
 
-``listen`` is for operators checking what is on the bus: it prints every notification
-it receives as one JSON line. ``--count``/``--timeout`` make it usable in scripts and
-tests: exit 0 when ``--count`` notifications arrived (or ``--timeout`` ended a listen
-without ``--count``), 1 when the timeout came first, 2 on bad arguments.
+``check`` (``faultwrap.check``) checks a configuration, the broker and a round trip;
+its exit codes are its own and listed in docs/cli.rst.
+
+``listen`` is for operators checking what is on the bus and for scripts: it prints
+every notification it receives as one JSON line, by default from a queue of its own
+(a copy: real consumers lose nothing, and the queue is gone when ``listen`` is). Exit
+status: 0 when ``--count`` notifications arrived (or ``--timeout`` ended a listen
+without ``--count``), 1 when the timeout came first, 2 on bad arguments or
+configuration, 3 when the broker cannot be reached (or the connection is lost), 4 when
+the broker refuses the credentials or the vhost, 130 on Ctrl-C, 143 on SIGTERM. Each
+failure is one line on stderr, with any password masked; ``--timeout`` bounds the
+whole run, connecting included.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import threading
 import warnings
-from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from collections.abc import Sequence
+from typing import Any
 
 #: oslo.messaging's notification priorities (the endpoint method names).
 PRIORITIES = ("audit", "debug", "info", "warn", "error", "critical", "sample")
@@ -22,12 +28,15 @@ PRIORITIES = ("audit", "debug", "info", "warn", "error", "critical", "sample")
 EXIT_OK = 0
 EXIT_TIMEOUT = 1
 EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
+EXIT_ACCESS_REFUSED = 4
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="faultwrap", description="faultwrap notifications: listen on a bus, run the demo."
+        prog="faultwrap", description="faultwrap notifications: listen on a bus, check a setup, run the demo."
     )
     sub = parser.add_subparsers(dest="command", metavar="{listen,demo,check}")
     sub.required = True
@@ -36,25 +45,32 @@ def build_parser() -> argparse.ArgumentParser:
         "listen",
         help="print notifications from a transport URL as JSON lines",
         description="Print each notification received on the topics as one JSON line "
-        "(publisher_id, event_type, priority, payload, metadata, ctxt). Without --pool it "
-        "consumes from the topics' shared queues, taking those messages away from other "
-        "consumers of the same queues.",
+        "(publisher_id, event_type, priority, payload, metadata, ctxt). By default it "
+        "reads a copy, from an exclusive queue of its own that the broker deletes when "
+        "listen exits: real consumers lose nothing. Exit status: 0 done, 1 --timeout "
+        "before --count, 2 usage, 3 broker unreachable, 4 access refused, 130 Ctrl-C, "
+        "143 SIGTERM.",
     )
     listen.add_argument(
         "--config-file",
         action="append",
         default=[],
-        help="oslo.config file(s) to read transport_url and control_exchange from "
+        metavar="PATH",
+        help="oslo.config file(s) to read transport_url, control_exchange and "
+        "[oslo_messaging_rabbit] (TLS) from "
         "([oslo_messaging_notifications] transport_url, else [DEFAULT] transport_url); "
         "default: faultwrap.conf in ~/.faultwrap, ~, /etc/faultwrap or /etc, if any",
     )
     listen.add_argument(
-        "--transport-url", help="e.g. rabbit://guest:guest@127.0.0.1:5672/ (overrides the file)"
+        "--transport-url",
+        metavar="URL",
+        help="e.g. rabbit://guest:guest@127.0.0.1:5672/ (overrides the file)"
     )
     listen.add_argument(
         "--topic",
         action="append",
         dest="topics",
+        metavar="NAME",
         help="topic to listen on; repeat for several (default: notifications)",
     )
     listen.add_argument(
@@ -65,19 +81,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="only these priorities; repeat for several (default: all)",
     )
     listen.add_argument(
-        "--exchange", help="exchange (default: [DEFAULT] control_exchange, i.e. openstack)"
+        "--exchange",
+        metavar="NAME",
+        help="exchange (default: [DEFAULT] control_exchange, i.e. openstack)"
     )
-    listen.add_argument(
+    sharing = listen.add_mutually_exclusive_group()
+    sharing.add_argument(
+        "--shared",
+        action="store_true",
+        help="consume from the topics' shared <topic>.<priority> queues instead of a copy: "
+        "what listen prints, the services' other consumers do NOT get",
+    )
+    sharing.add_argument(
         "--pool",
-        help="listen in this pool: a queue of its own that gets a copy of each "
-        "notification instead of competing with other consumers (the queue stays on the "
-        "broker after exit)",
+        metavar="NAME",
+        help="consume from the named pool queue (oslo.messaging's listener pools): "
+        "listeners of one pool share its messages; the queue stays on the broker after exit",
     )
-    listen.add_argument("--count", type=_positive_int, help="exit after N notifications")
+    listen.add_argument("--count", type=_positive_int, metavar="N", help="exit after N notifications")
     listen.add_argument(
-        "--timeout", type=_positive_float, help="exit after S seconds (1 if --count not reached)"
+        "--timeout",
+        type=_positive_float,
+        metavar="S",
+        help="exit after S seconds, connecting included (1 if --count not reached)",
     )
     listen.add_argument("--pretty", action="store_true", help="indented JSON instead of lines")
+    listen.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no 'listening on ...' line on stderr once connected",
+    )
+    listen.add_argument(
+        "--debug",
+        action="store_true",
+        help="also print oslo.messaging's and py-amqp's own log lines on stderr",
+    )
     listen.set_defaults(func=_cmd_listen)
 
     demo = sub.add_parser(
@@ -126,9 +164,18 @@ def _positive_float(text: str) -> float:
 
 
 def _cmd_listen(args: argparse.Namespace) -> int:
+    import logging
+
     from oslo_config import cfg
 
-    from faultwrap import notifier
+    from faultwrap import copyqueue, listen
+
+    if args.debug:
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+    elif not logging.getLogger().handlers:
+        # Libraries' own warnings (reconnects, channel closes) would break the promise of
+        # one stderr line per failure: listen reports what matters itself.
+        logging.getLogger().addHandler(logging.NullHandler())
 
     conf = cfg.ConfigOpts()
     try:
@@ -137,146 +184,170 @@ def _cmd_listen(args: argparse.Namespace) -> int:
         files = args.config_file or cfg.find_config_files(project="faultwrap", prog="faultwrap")
         conf([], project="faultwrap", prog="faultwrap", default_config_files=files,
              default_config_dirs=[])
-        notifier.register_oslo_notification_opts(conf)
+        copyqueue.register_opts(conf)
         conf.oslo_messaging_notifications.transport_url  # noqa: B018 - fail now if invalid
-    except cfg.Error as exc:
-        print(f"faultwrap listen: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    return listen(
-        conf,
-        transport_url=args.transport_url,
-        topics=args.topics or ["notifications"],
-        priorities=args.priorities,
-        exchange=args.exchange,
-        pool=args.pool,
-        count=args.count,
-        timeout=args.timeout,
-        pretty=args.pretty,
-    )
+        session = _listen_session(conf, args)
+    except (cfg.Error, _UsageError) as exc:
+        return _fail(f"faultwrap listen: {exc}", EXIT_USAGE)
+
+    printer = listen.Printer(sys.stdout, pretty=args.pretty, count=args.count)
+    with _sigterm_stops(listen.Stopped):
+        result = listen.run(
+            session,
+            printer,
+            timeout=args.timeout,
+            on_ready=None if args.quiet else lambda: _status(session.describe()),
+        )
+    code = _listen_exit(result, args)
+    if result.reason == listen.OUTPUT_CLOSED:
+        _detach_stdout()
+    if result.abandoned:
+        # A library call is stuck on the network and cannot be cancelled: everything we
+        # had to say is written, so end now instead of waiting for it at interpreter exit.
+        _flush()
+        _hard_exit(code)
+    return code
 
 
-class _Printer:
-    """Notification endpoint that writes each notification to ``out`` and counts."""
-
-    def __init__(self, out: TextIO, pretty: bool, count: int | None) -> None:
-        self.out = out
-        self.pretty = pretty
-        self.count = count
-        self.received = 0
-        self.done = threading.Event()
-        self._lock = threading.Lock()
-
-    def handle(
-        self,
-        priority: str,
-        ctxt: Any,
-        publisher_id: str,
-        event_type: str,
-        payload: Any,
-        metadata: dict,
-    ) -> Any:
-        import oslo_messaging
-
-        from faultwrap.notifier import to_primitive
-
-        if hasattr(ctxt, "to_dict"):  # fake:/ hands over the context object itself
-            ctxt = ctxt.to_dict()
-        record = {
-            "publisher_id": publisher_id,
-            "event_type": event_type,
-            "priority": priority.upper(),
-            "payload": to_primitive(payload),
-            "metadata": {
-                "message_id": metadata.get("message_id"),
-                "timestamp": metadata.get("timestamp"),
-            },
-            "ctxt": to_primitive(ctxt or {}),
-        }
-        text = json.dumps(record, indent=2 if self.pretty else None, sort_keys=self.pretty)
-        with self._lock:
-            if self.done.is_set():
-                # Past --count (threads deliver concurrently): leave it for others.
-                return oslo_messaging.NotificationResult.REQUEUE
-            self.out.write(text + "\n")
-            self.out.flush()
-            self.received += 1
-            if self.count is not None and self.received >= self.count:
-                self.done.set()
-        return oslo_messaging.NotificationResult.HANDLED
+class _UsageError(Exception):
+    pass
 
 
-def _endpoint(printer: _Printer, priorities: Sequence[str]) -> object:
-    """An endpoint with one method per wanted priority (oslo dispatches by method name).
-
-    oslo.messaging subscribes only to the ``<topic>.<priority>`` queues of the
-    priorities an endpoint has a method for, so a filter costs the broker nothing.
-    """
-    methods: dict[str, Callable] = {}
-    for priority in priorities:
-
-        def method(self, ctxt, publisher_id, event_type, payload, metadata, _p=priority):
-            return printer.handle(_p, ctxt, publisher_id, event_type, payload, metadata)
-
-        methods[priority] = method
-    return type("FaultwrapListenEndpoint", (), methods)()
-
-
-def listen(
-    conf: Any,
-    transport_url: str | None = None,
-    topics: Sequence[str] = ("notifications",),
-    priorities: Sequence[str] | None = None,
-    exchange: str | None = None,
-    pool: str | None = None,
-    count: int | None = None,
-    timeout: float | None = None,
-    pretty: bool = False,
-    out: TextIO | None = None,
-    transport: Any = None,
-    on_ready: Callable[[], None] | None = None,
-) -> int:
-    """Print notifications until ``count`` arrived or ``timeout`` passed; the exit code.
-
-    ``transport`` (a ready notification transport) and ``on_ready`` are for tests and
-    embedding: ``fake:/`` delivers only within one transport object.
-    """
+def _listen_session(conf: Any, args: argparse.Namespace) -> Any:
+    """The session the arguments ask for (a copy unless --shared or --pool)."""
     import oslo_messaging
 
-    out = sys.stdout if out is None else out
-    own_transport = transport is None
-    if own_transport:
-        transport = oslo_messaging.get_notification_transport(conf, url=transport_url)
-    printer = _Printer(out, pretty, count)
-    targets = [oslo_messaging.Target(topic=topic, exchange=exchange) for topic in topics]
-    listener = oslo_messaging.get_notification_listener(
-        transport,
-        targets,
-        [_endpoint(printer, priorities or PRIORITIES)],
-        executor="threading",
-        allow_requeue=True,
-        pool=pool,
-    )
-    code = EXIT_OK
+    from faultwrap import copyqueue, listen
+    from faultwrap.scrub import mask_url
+
+    topics = args.topics or ["notifications"]
+    priorities = args.priorities or list(PRIORITIES)
     try:
-        listener.start()
-        if on_ready is not None:
-            on_ready()
-        if not printer.done.wait(timeout) and count is not None:
-            code = EXIT_TIMEOUT
-    except KeyboardInterrupt:
-        code = EXIT_INTERRUPTED
-    finally:
-        listener.stop()
-        listener.wait()
-        if own_transport:
-            transport.cleanup()
-    if code == EXIT_TIMEOUT:
-        print(
-            f"faultwrap listen: timed out after {timeout} s with {printer.received} of "
-            f"{count} notifications",
-            file=sys.stderr,
+        broker = copyqueue.broker_from_conf(conf, args.transport_url)
+    except copyqueue.NotRabbit as exc:
+        broker = None
+        if not (args.shared or args.pool):
+            raise _UsageError(
+                f"reading a copy needs a rabbit:// transport, not {exc}://; "
+                "use --shared or --pool for other transports"
+            ) from None
+    except oslo_messaging.InvalidTransportURL:
+        raise _UsageError(f"invalid transport URL {mask_url(_url(conf, args))}") from None
+    except ValueError as exc:  # a malformed port, or option value in the URL's query
+        raise _UsageError(f"invalid transport URL {mask_url(_url(conf, args))}: {exc}") from None
+    if args.shared or args.pool:
+        return listen.SharedSession(
+            conf,
+            topics,
+            priorities,
+            exchange=args.exchange,
+            pool=args.pool,
+            transport_url=args.transport_url,
+            broker=broker,
         )
+    assert broker is not None
+    return listen.CopySession(broker, args.exchange or conf.control_exchange, topics, priorities)
+
+
+def _url(conf: Any, args: argparse.Namespace) -> str:
+    return str(
+        args.transport_url
+        or conf.oslo_messaging_notifications.transport_url
+        or conf.transport_url
+    )
+
+
+def _listen_exit(result: Any, args: argparse.Namespace) -> int:
+    """The exit code for a run's result, with its one stderr line when it failed."""
+    import signal
+
+    from faultwrap import listen
+
+    if result.reason == listen.UNREACHABLE:
+        return _fail(f"faultwrap listen: broker unreachable: {result.message}", EXIT_UNREACHABLE)
+    if result.reason == listen.ACCESS_REFUSED:
+        return _fail(
+            f"faultwrap listen: access refused: {result.message} (check the transport "
+            "URL's user, password and vhost, and that user's permissions on the vhost)",
+            EXIT_ACCESS_REFUSED,
+        )
+    if result.reason == listen.INTERRUPTED:
+        return EXIT_TERMINATED if result.signum == signal.SIGTERM else EXIT_INTERRUPTED
+    if result.reason == listen.TIMED_OUT:
+        return _fail(
+            f"faultwrap listen: timed out after {args.timeout:g} s with {result.received} of "
+            f"{args.count} notifications",
+            EXIT_TIMEOUT,
+        )
+    return EXIT_OK  # count reached, --timeout without --count, or the reader went away
+
+
+def _status(text: str) -> None:
+    print(f"faultwrap listen: listening on {text}", file=sys.stderr, flush=True)
+
+
+def _fail(line: str, code: int) -> int:
+    print(line, file=sys.stderr)
     return code
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def _hard_exit(code: int) -> None:
+    import os
+
+    os._exit(code)
+
+
+def _detach_stdout() -> None:
+    """Point stdout at /dev/null once its reader is gone (``listen | head -1``), so the
+    interpreter's final flush does not print a BrokenPipeError.
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (tests): nothing will be flushed to a pipe
+
+
+class _sigterm_stops:
+    """Within the block, SIGTERM raises ``exc_type(signum)`` in the main thread, as
+    Ctrl-C raises KeyboardInterrupt, so a terminated listen also cleans up.
+    """
+
+    def __init__(self, exc_type: type[BaseException]) -> None:
+        self.exc_type = exc_type
+        self.previous: Any = None
+        self.fired = False
+
+    def __enter__(self) -> None:
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def handler(signum: int, _frame: Any) -> None:
+            if not self.fired:  # a second SIGTERM must not break the clean-up
+                self.fired = True
+                raise self.exc_type(signum)
+
+        self.previous = signal.signal(signal.SIGTERM, handler)
+
+    def __exit__(self, *_exc: object) -> None:
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
 
 
 # -- demo --------------------------------------------------------------------------------

@@ -1,11 +1,13 @@
-"""Exception -> fault: status, fault name, client-safe message, headers and JSON body.
+"""Exception -> fault: the fault record, and the client's JSON body as one projection.
 
 Data first, as in ``webob.exc``: the fault-name table, the status rule and the
-framework HTTP exceptions (webob, werkzeug, falcon: ``HTTP_ERROR_KINDS``, one row each,
-found by class without importing the framework) are tables and small functions, each
-testable alone. Nothing here raises on a hostile exception
-object (attributes that raise, ``__str__`` that raises or returns junk): the fault
-response is the last line of defence and must always be produced.
+framework HTTP exceptions (``faultwrap.http_errors``, one row per framework) are
+tables and small functions, each testable alone. ``FaultRecord`` holds what one
+fault is (status, request ids, masked URL and text, class, fingerprint), each fact
+computed once and only when a projection (the body, the log line, an api.fault
+payload) asks for it. Nothing here raises on a hostile exception object (attributes
+that raise, ``__str__`` that raises or returns junk): the fault response is the last
+line of defence and must always be produced.
 """
 
 from __future__ import annotations
@@ -14,16 +16,18 @@ import hashlib
 import json
 import os
 import re
-import sys
 import traceback
-from collections.abc import Callable, Iterable
+import wsgiref.util
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import webob.exc
 from webob.util import status_reasons
 
-from faultwrap import scrub
+from faultwrap import context as fw_context
+from faultwrap import http_errors, scrub
 
 #: Nova's fault names (``nova/api/openstack/wsgi.py``); anything else gets the default.
 FAULT_NAMES: dict[int, str] = {
@@ -69,164 +73,15 @@ _HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 
 JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
 
-#: Statuses webob has a class for, in the range a fault may have.
-KNOWN_STATUSES = frozenset(code for code in webob.exc.status_map if 400 <= code <= 599)
-
-
-def _attr(obj: Any, name: str, default: Any = None) -> Any:
-    """``getattr`` that survives properties and ``__getattr__`` that raise."""
-    try:
-        return getattr(obj, name, default)
-    except Exception:  # noqa: BLE001 - a hostile attribute is treated as missing
-        return default
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _status_int(value: Any) -> int | None:
-    """An int status from an int, an ``http.HTTPStatus`` or a ``"429 Too Many..."``
-    status line; None for anything else."""
-    if _is_int(value):
-        return int(value)
-    if isinstance(value, str) and value[:3].isdigit():
-        return int(value[:3])
-    return None
-
-
-def _loaded_class(module: str, name: str) -> type | None:
-    """``module.name`` if the framework is already imported, else None: an exception
-    of a framework nobody imported cannot exist, so faultwrap never imports one."""
-    cls = getattr(sys.modules.get(module), name, None)
-    return cls if isinstance(cls, type) else None
-
-
-@dataclass(frozen=True)
-class HTTPErrorKind:
-    """How to read one framework's HTTP exceptions: one row of ``HTTP_ERROR_KINDS``.
-
-    Each reader gets an instance of ``base()`` and may fail or return junk: callers
-    treat that as "not given" (see ``_read``).
-    """
-
-    name: str
-    #: The framework's base class, or None while its module is not imported.
-    base: Callable[[], type | None]
-    #: The status of the response the exception stands for.
-    status: Callable[[Any], Any]
-    #: Text written for the client (shown below 500, as webob's detail).
-    client_text: Callable[[Any], Any]
-    #: Its headers: a mapping or ``(name, value)`` pairs (body headers are dropped later).
-    headers: Callable[[Any], Any]
-    #: Text for operators (api.fault ``exception``) when ``str()`` says too little.
-    operator_text: Callable[[Any], Any] | None = None
-    #: The exception is itself a WSGI app that serves its own (redirect) response.
-    serves_itself: bool = False
-
-
-def _webob_status(exc: Any) -> Any:
-    """``code`` if it names a fault status, else the status its response got when it
-    was made (a ``code`` overwritten later with junk does not change what is served)."""
-    code = _attr(exc, "code")
-    if _is_int(code) and code in KNOWN_STATUSES:
-        return code
-    return _attr(_attr(exc, "wsgi_response"), "status_int")
-
-
-def _werkzeug_status(exc: Any) -> Any:
-    """``code``, or the status of the response given to ``abort(response)``."""
-    response = _attr(exc, "response")
-    if response is not None:
-        return _attr(response, "status_code")
-    return _attr(exc, "code")
-
-
-def _werkzeug_headers(exc: Any) -> Any:
-    """``get_headers()`` (Retry-After, Allow, WWW-Authenticate...), or the headers of
-    the response given to ``abort(response)``."""
-    response = _attr(exc, "response")
-    if response is not None:
-        return _attr(response, "headers")
-    get_headers = _attr(exc, "get_headers")
-    return get_headers() if callable(get_headers) else None
-
-
-def _falcon_status(exc: Any) -> Any:
-    """Falcon's ``status`` (``code`` is an app-defined error number, not a status)."""
-    status = _status_int(_attr(exc, "status_code"))
-    return status if status is not None else _status_int(_attr(exc, "status"))
-
-
-def _falcon_text(exc: Any) -> str:
-    """``"429 Too Many Requests: title: description"``; falcon's ``str()`` has only
-    the status."""
-    status = scrub.to_text(_attr(exc, "status", ""))
-    parts = [status]
-    for attr in ("title", "description"):
-        value = _attr(exc, attr)
-        if value and scrub.to_text(value) not in parts:
-            parts.append(scrub.to_text(value))
-    return ": ".join(parts)
-
-
-#: Framework HTTP exceptions that become faults with their own status, client text and
-#: headers. A framework is a row; detection is by class, looked up lazily (``base``).
-HTTP_ERROR_KINDS: tuple[HTTPErrorKind, ...] = (
-    HTTPErrorKind(
-        name="webob",
-        base=lambda: webob.exc.HTTPException,
-        status=_webob_status,
-        client_text=lambda exc: _attr(exc, "detail") or _attr(exc, "explanation"),
-        headers=lambda exc: _attr(exc, "headers"),
-        serves_itself=True,
-    ),
-    HTTPErrorKind(
-        name="werkzeug",
-        base=lambda: _loaded_class("werkzeug.exceptions", "HTTPException"),
-        status=_werkzeug_status,
-        client_text=lambda exc: _attr(exc, "description"),
-        headers=_werkzeug_headers,
-        serves_itself=True,
-    ),
-    HTTPErrorKind(
-        name="falcon",
-        base=lambda: _loaded_class("falcon.http_error", "HTTPError"),
-        status=_falcon_status,
-        client_text=lambda exc: _attr(exc, "description"),
-        headers=lambda exc: _attr(exc, "headers"),
-        operator_text=_falcon_text,
-    ),
-)
-
-
-def http_error_kind(exc: BaseException) -> HTTPErrorKind | None:
-    """The row of ``HTTP_ERROR_KINDS`` ``exc`` belongs to, if any. Judged by its real
-    class (``type()``, not a ``__class__`` an object may fake or make raise)."""
-    cls = type(exc)
-    for kind in HTTP_ERROR_KINDS:
-        base = kind.base()
-        if base is not None and issubclass(cls, base):
-            return kind
-    return None
-
-
-def _read(reader: Callable[[Any], Any] | None, exc: BaseException) -> Any:
-    """A reader's answer, None if it fails: a broken exception still gets a fault."""
-    if reader is None:
-        return None
-    try:
-        return reader(exc)
-    except Exception:  # noqa: BLE001 - hostile attributes and methods are "not given"
-        return None
+KNOWN_STATUSES = http_errors.KNOWN_STATUSES
 
 
 def http_status(exc: BaseException) -> int:
     """The status of a fault: a framework HTTP exception's own status, else ``code``;
     kept only if webob knows it in 400-599, else 500."""
-    kind = http_error_kind(exc)
-    status = _read(kind.status, exc) if kind is not None else _attr(exc, "code")
-    return status if _is_int(status) and status in KNOWN_STATUSES else 500
+    kind = http_errors.kind_of(exc)
+    status = http_errors.read(kind.status, exc) if kind is not None else http_errors.attr(exc, "code")
+    return status if http_errors.is_int(status) and status in KNOWN_STATUSES else 500
 
 
 def redirect_or_success(exc: BaseException) -> bool:
@@ -234,11 +89,11 @@ def redirect_or_success(exc: BaseException) -> bool:
     RequestRedirect...) is a response the app chose, not a fault: it is served as it
     is. Judged by the same status ``http_status`` reads, so that what is served and
     what is reported agree."""
-    kind = http_error_kind(exc)
+    kind = http_errors.kind_of(exc)
     if kind is None or not kind.serves_itself:
         return False
-    status = _read(kind.status, exc)
-    return _is_int(status) and 100 <= status < 400
+    status = http_errors.read(kind.status, exc)
+    return http_errors.is_int(status) and 100 <= status < 400
 
 
 def fault_name(status: int, default: str = DEFAULT_FAULT_NAME) -> str:
@@ -258,7 +113,7 @@ def generic_message(status: int) -> str:
 def exception_text(exc: BaseException) -> str:
     """The exception's own message: ``format_message()``, ``.message`` or ``str()``,
     the first that works; junk and failures give a class-named placeholder."""
-    format_message = _attr(exc, "format_message")
+    format_message = http_errors.attr(exc, "format_message")
     if callable(format_message):
         try:
             text = format_message()
@@ -266,18 +121,18 @@ def exception_text(exc: BaseException) -> str:
                 return scrub.to_text(text)
         except Exception:  # noqa: BLE001, S110 - fall back to .message and str()
             pass
-    message = _attr(exc, "message")
+    message = http_errors.attr(exc, "message")
     if message is not None and not callable(message):
         return scrub.to_text(message)
-    kind = http_error_kind(exc)
-    text = _read(kind.operator_text, exc) if kind is not None else None
+    kind = http_errors.kind_of(exc)
+    text = http_errors.read(kind.operator_text, exc) if kind is not None else None
     return scrub.to_text(exc if text is None else text)
 
 
 def is_safe(exc: BaseException) -> bool:
     """True only for an exception marked ``safe`` (Nova's rule)."""
     try:
-        return bool(_attr(exc, "safe", False))
+        return bool(http_errors.attr(exc, "safe", False))
     except Exception:  # noqa: BLE001 - a __bool__ that raises is not a yes
         return False
 
@@ -290,9 +145,9 @@ def client_message(exc: BaseException, status: int, limit: int | None = None) ->
     if is_safe(exc):
         text = f"{type(exc).__name__}: {exception_text(exc)}"
         return scrub.mask_text(text, limit)
-    kind = http_error_kind(exc) if status < 500 else None
+    kind = http_errors.kind_of(exc) if status < 500 else None
     if kind is not None:
-        text = _read(kind.client_text, exc)
+        text = http_errors.read(kind.client_text, exc)
         if text:
             return scrub.mask_text(scrub.to_text(text), limit)
     return generic_message(status)
@@ -301,7 +156,7 @@ def client_message(exc: BaseException, status: int, limit: int | None = None) ->
 def _header_items(headers: Any) -> Iterable[tuple[Any, Any]]:
     if headers is None:
         return ()
-    items = _attr(headers, "items")
+    items = http_errors.attr(headers, "items")
     if callable(items):
         return list(items())
     return list(headers)
@@ -311,9 +166,9 @@ def copied_headers(exc: BaseException) -> list[tuple[str, str]]:
     """The exception's headers (a framework's own, else ``headers``) as ``(str, str)``
     pairs, minus body and hop-by-hop headers and anything that would break the response
     (a name that is not a token, a value with control characters or outside latin-1)."""
-    kind = http_error_kind(exc)
+    kind = http_errors.kind_of(exc)
     try:
-        headers = kind.headers(exc) if kind is not None else _attr(exc, "headers")
+        headers = kind.headers(exc) if kind is not None else http_errors.attr(exc, "headers")
         items = _header_items(headers)
     except Exception:  # noqa: BLE001 - unreadable headers are not copied
         return []
@@ -343,11 +198,9 @@ def _is_latin1(value: str) -> bool:
 
 @dataclass(frozen=True)
 class Fault:
-    """A ready fault response."""
+    """A ready fault response: what the client gets."""
 
     status: int
-    name: str
-    message: str
     headers: list[tuple[str, str]]
     body: bytes
 
@@ -365,23 +218,23 @@ def build_fault(
     exc: BaseException,
     default_name: str = DEFAULT_FAULT_NAME,
     limit: int | None = None,
-    extra_headers: Iterable[tuple[str, str]] = (),
+    request_id: str | None = None,
 ) -> Fault:
-    """The JSON fault for ``exc``: ``{name: {"code", "message"[, "retryAfter"]}}``."""
+    """The JSON fault for ``exc``: ``{name: {"code", "message"[, "retryAfter"]}}``, with
+    ``x-openstack-request-id: request_id`` unless the exception set that header."""
     status = http_status(exc)
-    name = fault_name(status, default_name)
-    message = client_message(exc, status, limit)
     headers = copied_headers(exc)
-    inner: dict[str, Any] = {"code": status, "message": message}
+    inner: dict[str, Any] = {"code": status, "message": client_message(exc, status, limit)}
     if status in RETRY_AFTER_STATUSES:
         retry_after = next((v for k, v in headers if k.lower() == "retry-after"), None)
         if retry_after:
             inner["retryAfter"] = retry_after
-    body = json.dumps({name: inner}).encode("utf-8")
-    headers.extend(extra_headers)
+    body = json.dumps({fault_name(status, default_name): inner}).encode("utf-8")
+    if request_id and not any(k.lower() == fw_context.REQUEST_ID_HEADER for k, _v in headers):
+        headers.append((fw_context.REQUEST_ID_HEADER, request_id))
     headers.append(("Content-Type", JSON_CONTENT_TYPE))
     headers.append(("Content-Length", str(len(body))))
-    return Fault(status, name, message, headers, body)
+    return Fault(status, headers, body)
 
 
 def exception_class(exc: BaseException) -> str:
@@ -393,7 +246,7 @@ def exception_class(exc: BaseException) -> str:
 
 
 #: Frames of these modules are left out of fingerprints.
-_OWN_MODULES = frozenset({"faultwrap.middleware"})
+_OWN_MODULES = frozenset({"faultwrap.middleware", "faultwrap.response"})
 
 
 def fingerprint(exc: BaseException) -> str:
@@ -415,6 +268,79 @@ def fingerprint(exc: BaseException) -> str:
 def response_fingerprint(status: int) -> str:
     """Fingerprint of an error response built by an inner layer (no exception to hash)."""
     return hashlib.sha1(f"response:{status}".encode(), usedforsecurity=False).hexdigest()
+
+
+def request_url(environ: MutableMapping[str, Any]) -> str:
+    """The request's full URL as the client sent it (never raises)."""
+    try:
+        return wsgiref.util.request_uri(environ, include_query=True)
+    except Exception:  # noqa: BLE001 - a broken environ still gets a url
+        return scrub.to_text(environ.get("PATH_INFO", ""))
+
+
+# -- the record ---------------------------------------------------------------------
+
+
+class FaultRecord:
+    """One fault, once: what the client body, the log line and both api.fault payloads
+    say about it. Request ids are read at once (the body needs them); everything else
+    is computed on first use and kept, so the URL and the exception text are masked
+    once per fault whichever projections ask, and not at all if none does.
+
+    ``exc`` is None for an error response an inner layer built (only its status is
+    known). Its ``repr`` names no part of the exception: a record may sit in the
+    locals of a frame an error reporter prints.
+    """
+
+    def __init__(
+        self,
+        environ: MutableMapping[str, Any],
+        status: int,
+        exc: BaseException | None = None,
+        limit: int | None = None,
+    ) -> None:
+        self.environ = environ
+        self.status = status
+        self.exc = exc
+        self.limit = limit
+        self.request_id, self.global_request_id = fw_context.request_ids(environ)
+
+    def __repr__(self) -> str:
+        return f"<FaultRecord {self.status} request {self.request_id}>"
+
+    @cached_property
+    def method(self) -> str:
+        return scrub.to_text(self.environ.get("REQUEST_METHOD", ""))
+
+    @cached_property
+    def url(self) -> str:
+        """The full URL, secrets masked (query values one by one), cut to ``limit``."""
+        return scrub.mask_text(scrub.mask_url(request_url(self.environ)), self.limit)
+
+    @cached_property
+    def exception_class(self) -> str | None:
+        return None if self.exc is None else exception_class(self.exc)
+
+    @cached_property
+    def message(self) -> str:
+        """The exception's own text, masked (operators' text, also for 5xx); for an
+        error response, its status line."""
+        if self.exc is None:
+            return status_line(self.status)
+        return scrub.mask_text(exception_text(self.exc), self.limit)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        if self.exc is None:
+            return response_fingerprint(self.status)
+        return fingerprint(self.exc)
+
+    def masked_fault(self) -> MaskedFault:
+        """The stand-in for the exception that the server may see and log."""
+        name = self.exception_class or ""
+        text = f"{name}: {self.message}" if self.message else name
+        return MaskedFault(f"{text} [request {self.request_id}]", exception_class=name,
+                           message=self.message, request_id=self.request_id)
 
 
 # -- the exception handed to the server ------------------------------------------------
@@ -440,16 +366,3 @@ class MaskedFault(Exception):
         self.exception_class = exception_class
         self.message = message
         self.request_id = request_id
-
-    @classmethod
-    def of(
-        cls, exc: BaseException, request_id: str | None = None, limit: int | None = None
-    ) -> MaskedFault:
-        """The masked stand-in for ``exc``."""
-        name = exception_class(exc)
-        message = scrub.mask_text(exception_text(exc), limit)
-        text = f"{name}: {message}" if message else name
-        if request_id:
-            text = f"{text} [request {request_id}]"
-        return cls(text, exception_class=name, message=message, request_id=request_id)
-

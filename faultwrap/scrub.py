@@ -1,4 +1,4 @@
-"""Masking of secrets in text, URLs and headers before they reach the bus or the logs.
+"""Masking of secrets in text and URLs before they reach the bus or the logs.
 
 Exception messages, URLs and headers are the three places an API leaks credentials
 into fault reports (Nova bugs 868360/874472). Everything here is total: any input,
@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
@@ -68,6 +67,9 @@ _SECRET_NAMES = frozenset({"key", "sig", "auth", "pwd", "session", "sessionid", 
 _OSLO_KEYS = frozenset(
     k.lower() for k in getattr(strutils, "_SANITIZE_KEYS", ()) if isinstance(k, str)
 )
+# mask_password changes nothing in text that holds none of its keys (its own first
+# test, a lower() per key); one search says the same. Without the list: always run it.
+_OSLO_KEY_RE = re.compile("|".join(re.escape(k) for k in sorted(_OSLO_KEYS)) or r"(?s).")
 
 _HEADER_NAMES = r"(?:X-[\w-]*-Token|X-Api-Key|Authorization|Proxy-Authorization|Cookie|Set-Cookie)"
 _HEADER_LINE_RE = re.compile(rf"^(\s*{_HEADER_NAMES}\s*:)[^\r\n]*", re.IGNORECASE | re.MULTILINE)
@@ -149,6 +151,35 @@ def _class_name(value: Any) -> str:
         return "object"
 
 
+# Every secret key (see is_secret_key) holds one of these once lower-cased with "-" and
+# "." as "_": text without any of them has no secret pair, and the pair scan is skipped.
+def _normal(text: str) -> str:
+    return text.lower().replace("-", "_").replace(".", "_")
+
+
+_CANDIDATE_RE = re.compile("|".join(re.escape(_normal(part)) for part in sorted(
+    {*_SECRET_PARTS, *_SECRET_NAMES, *_OSLO_KEYS, "pass", "sig"})))
+
+
+def _may_hold_secret_key(text: str) -> bool:
+    return _CANDIDATE_RE.search(_normal(text)) is not None
+
+
+def _may_need_masking(text: str) -> bool:
+    """False only for text no rule of ``mask_text`` can change: every rule needs a
+    secret key name (pairs, flags, header lines, "token <hex>"), an ``@`` (userinfo),
+    a fernet token's ``gAAAAA`` or the word ``bearer``."""
+    return ("@" in text or "gAAAAA" in text or "bearer" in text.lower()
+            or _may_hold_secret_key(text))
+
+
+def _oslo_net(text: str) -> str:
+    """oslo.utils' ``mask_password`` over ``text``, only where it could change it."""
+    if not text or _OSLO_KEY_RE.search(text.lower()) is None:
+        return text
+    return strutils.mask_password(text, secret=MASK)
+
+
 def _mask_pairs(text: str, net: bool = False) -> str:
     """Mask secret pairs; with ``net``, run oslo's mask_password on the text between them.
 
@@ -156,6 +187,8 @@ def _mask_pairs(text: str, net: bool = False) -> str:
     harmless text after it (``token=***&x=1`` -> ``token=***``); confining them to
     the gaps keeps the safety net without that damage.
     """
+    if not _may_hold_secret_key(text):
+        return _oslo_net(text) if net else text
     out = []
     pos = 0
     search_from = 0
@@ -170,7 +203,7 @@ def _mask_pairs(text: str, net: bool = False) -> str:
             # A structure ({"token": {"id": ...}}): its inner keys may be harmless
             # names holding the secret, so the whole of it goes.
             gap = text[pos : key.start()]
-            out.append(strutils.mask_password(gap, secret=MASK) if net else gap)
+            out.append(_oslo_net(gap) if net else gap)
             out.append(f"{key.group(0)}{MASK}")
             pos = search_from = _structure_end(text, key.end())
             continue
@@ -178,13 +211,13 @@ def _mask_pairs(text: str, net: bool = False) -> str:
         if value is None:
             continue
         gap = text[pos : key.start()]
-        out.append(strutils.mask_password(gap, secret=MASK) if net else gap)
+        out.append(_oslo_net(gap) if net else gap)
         quote = value.group("q") or value.group("open") or ""
         closing = value.group("q") or ""
         out.append(f"{key.group(0)}{quote}{MASK}{closing}")
         pos = search_from = value.end()
     tail = text[pos:]
-    out.append(strutils.mask_password(tail, secret=MASK) if net else tail)
+    out.append(_oslo_net(tail) if net else tail)
     return "".join(out)
 
 
@@ -245,6 +278,8 @@ def mask_text(text: Any, limit: int | None = None) -> str:
         text = to_text(text)
         if limit is not None and limit > 0 and len(text) > limit:
             text = text[: limit + max(limit, 4096)]
+        if not _may_need_masking(text):
+            return truncate(text, limit)
         text = _HEADER_LINE_RE.sub(lambda m: f"{m.group(1)} {MASK}", text)
         text = _USERINFO_RE.sub(lambda m: f"{m.group(1)}{MASK}@", text)
         text = _FERNET_RE.sub(MASK, text)
@@ -292,31 +327,3 @@ def mask_url(url: Any) -> str:
         )
     except Exception:  # noqa: BLE001 - an unparsable URL is still masked, as text
         return mask_text(url)
-
-
-def mask_headers(headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> dict[str, str]:
-    """Headers as a ``{name: str(value)}`` dict with credential-bearing values masked.
-
-    Accepts a mapping, a webob header object, or a list of ``(name, value)`` pairs.
-    """
-    result: dict[str, str] = {}
-    if headers is None:
-        return result
-    try:
-        items = headers.items() if hasattr(headers, "items") else headers
-        for name, value in items:
-            name = to_text(name)
-            if _is_secret_header(name):
-                result[name] = MASK
-            else:
-                result[name] = mask_text(value)
-    except Exception:  # noqa: BLE001 - odd header containers give what was read
-        return result
-    return result
-
-
-_SECRET_HEADER_RE = re.compile(rf"^{_HEADER_NAMES}$", re.IGNORECASE)
-
-
-def _is_secret_header(name: str) -> bool:
-    return bool(_SECRET_HEADER_RE.match(name.strip())) or is_secret_key(name)

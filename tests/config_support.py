@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from faultwrap import middleware, notifier
+from faultwrap import notifier, paste
 
 
 class ConfFiles:
@@ -22,9 +22,9 @@ class ConfFiles:
         return str(path)
 
     def cleanup(self) -> None:
-        for conf in middleware._PRIVATE_CONFS.values():
+        for conf in paste._PRIVATE_CONFS.values():
             notifier.reset(conf)
-        middleware._PRIVATE_CONFS.clear()
+        paste._PRIVATE_CONFS.clear()
 
 
 def every_emitter(conf: Any) -> dict[str, Callable[[], Any]]:

@@ -74,8 +74,9 @@ def emit(
     fault: Mapping[str, Any],
     conf: cfg.ConfigOpts | None = None,
     host: str | None = None,
-) -> None:
-    """Send ``api.fault`` (ERROR) for one fault, if versioned output is on.
+) -> bool:
+    """Send ``api.fault`` (ERROR) for one fault, if versioned output is on; True if it
+    was handed to delivery.
 
     ``fault`` has the keys in ``FAULT_KEYS``; missing optional keys become null.
     ``notify_api_faults`` is the caller's switch, not read here: FaultWrapper takes it
@@ -83,7 +84,7 @@ def emit(
     and builds; nothing is built when it would not be sent. Never raises, except in
     strict mode (tests).
     """
-    sending.emit_notification(
+    return sending.emit_notification(
         context,
         ApiFaultNotification,
         level=fields.NotificationLevel.ERROR,

@@ -10,7 +10,7 @@ import subprocess
 import amqp
 import pytest
 
-from faultwrap import check, check_broker, middleware, notifier
+from faultwrap import check, check_broker, notifier, paste
 from tests.functional.brokerproxy import BrokerProxy
 from tests.functional.conftest import BROKER_HOST, BROKER_PORT
 from tests.functional.test_listen_on_broker import faultwrap_command
@@ -56,9 +56,9 @@ def proxy():
 @pytest.fixture(autouse=True)
 def _forget_private_confs():
     yield
-    for conf in middleware._PRIVATE_CONFS.values():
+    for conf in paste._PRIVATE_CONFS.values():
         notifier.reset(conf)
-    middleware._PRIVATE_CONFS.clear()
+    paste._PRIVATE_CONFS.clear()
 
 
 def test_round_trip_on_the_real_broker_and_nothing_left_behind(broker, tmp_path):

@@ -14,7 +14,7 @@ from wsgiref.validate import validator
 import pytest
 import webtest
 
-from faultwrap import demo, middleware, notifier
+from faultwrap import demo, notifier, paste
 from faultwrap.faults import MaskedFault
 from faultwrap.middleware import FaultWrapper
 from tests.functional.brokerproxy import BrokerProxy
@@ -49,8 +49,8 @@ def load_demo(tmp_path, transport_url, topic, extra=""):
 def cleanup():
     """Forget the private confs the test made and close their notifiers."""
     yield
-    for key in list(middleware._PRIVATE_CONFS):
-        notifier.reset(middleware._PRIVATE_CONFS.pop(key))
+    for key in list(paste._PRIVATE_CONFS):
+        notifier.reset(paste._PRIVATE_CONFS.pop(key))
 
 
 def test_api_fault_envelope_read_back_from_rabbitmq(broker, topic, queues, tmp_path, cleanup):

@@ -1,123 +1,20 @@
-"""``faultwrap listen`` on ``fake:/`` and ``faultwrap demo``'s argument passing."""
+"""``faultwrap`` argument handling, configuration reading and exit codes (no broker).
+
+The listening itself is tested in test_listen.py (fake:/) and, as a real process
+against RabbitMQ, in tests/functional/test_listen_on_broker.py.
+"""
 
 from __future__ import annotations
 
 import io
-import json
+import signal
 import sys
-import threading
-import time
 import types
 
 import oslo_messaging
 import pytest
-from oslo_context import context as oslo_context
 
-from faultwrap import cli
-from tests.conftest import make_conf
-
-WAIT = 10.0
-
-
-class Listening:
-    """``cli.listen`` in a thread on a fake:/ transport shared with a sender."""
-
-    def __init__(self, **kwargs) -> None:
-        self.conf = make_conf()
-        self.transport = oslo_messaging.get_notification_transport(self.conf, url="fake:/")
-        self.out = io.StringIO()
-        self.ready = threading.Event()
-        self.code: int | None = None
-        kwargs.setdefault("topics", ["cli_topic"])
-        self.thread = threading.Thread(
-            target=self._run, kwargs=kwargs, name="listen-under-test", daemon=True
-        )
-        self.thread.start()
-        assert self.ready.wait(WAIT)
-
-    def _run(self, **kwargs) -> None:
-        self.code = cli.listen(
-            self.conf, out=self.out, transport=self.transport, on_ready=self.ready.set, **kwargs
-        )
-
-    def sender(self, topic: str = "cli_topic", publisher: str = "api.h1"):
-        return oslo_messaging.Notifier(
-            self.transport, publisher, driver="messagingv2", topics=[topic]
-        )
-
-    def finish(self) -> int | None:
-        self.thread.join(WAIT)
-        assert not self.thread.is_alive(), "listen did not stop"
-        self.transport.cleanup()
-        return self.code
-
-    def records(self) -> list[dict]:
-        return [json.loads(line) for line in self.out.getvalue().splitlines()]
-
-
-def test_listen_prints_one_json_line_per_notification_and_exits_at_count():
-    run = Listening(count=2, timeout=WAIT)
-    ctxt = oslo_context.RequestContext(request_id="req-cli", user_id="u1", overwrite=False)
-    run.sender().error(ctxt, "api.fault", {"status": 500})
-    run.sender(publisher="image.h2").info({}, "image.create", {"id": "i1"})
-    assert run.finish() == cli.EXIT_OK
-    # Different priorities are different queues, consumed concurrently: any order.
-    first, second = sorted(run.records(), key=lambda r: r["priority"])
-    assert set(first) == {"publisher_id", "event_type", "priority", "payload", "metadata", "ctxt"}
-    assert (first["publisher_id"], first["event_type"], first["priority"]) == (
-        "api.h1",
-        "api.fault",
-        "ERROR",
-    )
-    assert first["payload"] == {"status": 500}
-    assert set(first["metadata"]) == {"message_id", "timestamp"}
-    assert first["ctxt"]["request_id"] == "req-cli"
-    assert first["ctxt"]["user"] == "u1"
-    assert first["ctxt"]["auth_token"] is None
-    assert (second["publisher_id"], second["priority"], second["ctxt"]) == ("image.h2", "INFO", {})
-
-
-def test_listen_times_out_with_exit_1_when_count_not_reached(capsys):
-    start = time.monotonic()
-    run = Listening(count=2, timeout=0.5)
-    run.sender().info({}, "only.one", {})
-    assert run.finish() == cli.EXIT_TIMEOUT
-    assert time.monotonic() - start < WAIT
-    assert [r["event_type"] for r in run.records()] == ["only.one"]
-    assert "timed out after 0.5 s with 1 of 2 notifications" in capsys.readouterr().err
-
-
-def test_listen_with_timeout_and_no_count_exits_0():
-    run = Listening(timeout=0.3)
-    assert run.finish() == cli.EXIT_OK
-    assert run.records() == []
-
-
-def test_listen_priority_filter():
-    run = Listening(priorities=["error"], count=1, timeout=WAIT)
-    sender = run.sender()
-    sender.info({}, "skipped.info", {})
-    sender.error({}, "kept.error", {})
-    assert run.finish() == cli.EXIT_OK
-    assert [r["event_type"] for r in run.records()] == ["kept.error"]
-
-
-def test_listen_several_topics():
-    run = Listening(topics=["t_a", "t_b"], count=2, timeout=WAIT)
-    run.sender("t_a").info({}, "from.a", {})
-    run.sender("t_b").info({}, "from.b", {})
-    assert run.finish() == cli.EXIT_OK
-    assert sorted(r["event_type"] for r in run.records()) == ["from.a", "from.b"]
-
-
-def test_listen_pretty_is_indented_json():
-    run = Listening(count=1, timeout=WAIT, pretty=True)
-    run.sender().warn({}, "w.x", {"a": [1, 2]})
-    assert run.finish() == cli.EXIT_OK
-    text = run.out.getvalue()
-    assert text.startswith("{\n  ")
-    record = json.loads(text)
-    assert (record["priority"], record["payload"]) == ("WARN", {"a": [1, 2]})
+from faultwrap import cli, listen
 
 
 @pytest.mark.parametrize(
@@ -125,7 +22,9 @@ def test_listen_pretty_is_indented_json():
     [
         ["listen", "--count", "0"],
         ["listen", "--timeout", "-1"],
+        ["listen", "--timeout", "soon"],
         ["listen", "--priority", "loud"],
+        ["listen", "--shared", "--pool", "p1"],
         ["demo", "--port", "eighty"],
         [],
     ],
@@ -133,32 +32,136 @@ def test_listen_pretty_is_indented_json():
 def test_bad_arguments_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main(argv)
-    assert exc.value.code == 2
+    assert exc.value.code == cli.EXIT_USAGE == 2
     assert "usage: faultwrap" in capsys.readouterr().err
 
 
 def test_listen_with_a_missing_config_file_exits_2(tmp_path, capsys):
     missing = tmp_path / "nope.conf"
     assert cli.main(["listen", "--config-file", str(missing), "--timeout", "0.1"]) == 2
-    assert "nope.conf" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "nope.conf" in err
+    assert len(err.splitlines()) == 1
+
+
+class Captured:
+    """Replaces ``listen.run``: records the session and printer, returns ``result``."""
+
+    def __init__(self, monkeypatch, result: listen.Result | None = None) -> None:
+        self.result = result or listen.Result(listen.ENDED, 0)
+        self.calls: list[dict] = []
+        monkeypatch.setattr(listen, "run", self)
+
+    def __call__(self, session, printer, timeout=None, on_ready=None):
+        self.calls.append(
+            {"session": session, "printer": printer, "timeout": timeout, "on_ready": on_ready}
+        )
+        return self.result
+
+    @property
+    def session(self):
+        (call,) = self.calls
+        return call["session"]
+
+
+def test_listen_defaults_to_a_copy_of_the_notifications_topic(monkeypatch):
+    run = Captured(monkeypatch)
+    url = "rabbit://guest:guest@127.0.0.1:5672/"
+    assert cli.main(["listen", "--transport-url", url]) == 0
+    session = run.session
+    assert isinstance(session, listen.CopySession)
+    assert session.exchange == "openstack"  # [DEFAULT] control_exchange
+    assert session.topics == ["notifications"]
+    assert session.priorities == list(cli.PRIORITIES)
+    assert session.broker.hosts == (("127.0.0.1", 5672),)
+    (call,) = run.calls
+    assert call["timeout"] is None
+    assert (call["printer"].count, call["printer"].pretty) == (None, False)
+    assert call["on_ready"] is not None  # the "listening on" line
+
+
+def test_listen_arguments_reach_the_session_and_printer(monkeypatch):
+    run = Captured(monkeypatch)
+    argv = ["listen", "--transport-url", "rabbit://u:p@h1:5673/vh", "--topic", "x"]
+    argv += ["--topic", "y", "--priority", "error", "--exchange", "nova", "--count", "3"]
+    assert cli.main([*argv, "--timeout", "2.5", "--pretty", "--quiet"]) == 0
+    session = run.session
+    assert session.topics == ["x", "y"]
+    assert session.priorities == ["error"]
+    assert session.exchange == "nova"
+    assert session.routing_keys == ["x.error", "y.error"]
+    assert (session.broker.userid, session.broker.password) == ("u", "p")
+    assert session.broker.virtual_host == "vh"
+    (call,) = run.calls
+    assert call["timeout"] == 2.5
+    assert (call["printer"].count, call["printer"].pretty) == (3, True)
+    assert call["on_ready"] is None  # --quiet
+
+
+@pytest.mark.parametrize(
+    ("extra", "pool"), [(["--shared"], None), (["--pool", "watchers"], "watchers")]
+)
+def test_shared_and_pool_use_oslo_messagings_listener(monkeypatch, extra, pool):
+    run = Captured(monkeypatch)
+    url = "rabbit://guest:guest@127.0.0.1:5672/"
+    assert cli.main(["listen", "--transport-url", url, *extra]) == 0
+    session = run.session
+    assert isinstance(session, listen.SharedSession)
+    assert session.pool == pool
+    assert session.transport_url == url
+    assert session.broker is not None  # a bounded pre-flight connect for RabbitMQ
+
+
+def test_shared_on_a_transport_that_is_not_rabbitmq_skips_the_preflight(monkeypatch):
+    run = Captured(monkeypatch)
+    assert cli.main(["listen", "--transport-url", "fake:/", "--shared"]) == 0
+    assert run.session.broker is None
+
+
+def test_a_copy_needs_rabbitmq(monkeypatch, capsys):
+    run = Captured(monkeypatch)
+    assert cli.main(["listen", "--transport-url", "kafka://k1:9092/"]) == cli.EXIT_USAGE
+    assert run.calls == []
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "needs a rabbit:// transport, not kafka://" in line
+    assert "--shared" in line
+
+
+def test_an_invalid_transport_url_exits_2_with_the_password_masked(monkeypatch, capsys):
+    Captured(monkeypatch)
+    code = cli.main(["listen", "--transport-url", "//user:hunter2@host/"])
+    assert code == cli.EXIT_USAGE
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "invalid transport URL" in line
+    assert "hunter2" not in line
+
+
+@pytest.mark.parametrize(
+    "url", ["rabbit://u:hunter2@h:notaport/", "rabbit://u:hunter2@h/?heartbeat_timeout_threshold=x"]
+)
+def test_a_malformed_port_or_option_exits_2_naming_the_masked_url(monkeypatch, capsys, url):
+    run = Captured(monkeypatch)
+    assert cli.main(["listen", "--transport-url", url]) == cli.EXIT_USAGE
+    assert run.calls == []
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("faultwrap listen: invalid transport URL rabbit://u:***@h")
+    assert "invalid literal for int()" in line
+    assert "hunter2" not in line
 
 
 def test_listen_reads_the_transport_url_from_the_config_file(tmp_path, monkeypatch):
     path = tmp_path / "f.conf"
-    path.write_text("[oslo_messaging_notifications]\ntransport_url = fake:/from-file\n")
-    seen = {}
-
-    def fake_listen(conf, **kwargs):
-        seen["url"] = conf.oslo_messaging_notifications.transport_url
-        seen.update(kwargs)
-        return 0
-
-    monkeypatch.setattr(cli, "listen", fake_listen)
-    assert cli.main(["listen", "--config-file", str(path), "--topic", "x", "--topic", "y"]) == 0
-    assert seen["url"] == "fake:/from-file"
-    assert seen["transport_url"] is None  # the file's value is used by get_notification_transport
-    assert seen["topics"] == ["x", "y"]
-    assert seen["priorities"] is None
+    path.write_text(
+        "[DEFAULT]\ncontrol_exchange = nova\n"
+        "[oslo_messaging_notifications]\ntransport_url = rabbit://fw:pw@rabbit1:5672/\n"
+        "[oslo_messaging_rabbit]\nssl = true\n"
+    )
+    run = Captured(monkeypatch)
+    assert cli.main(["listen", "--config-file", str(path), "--topic", "x"]) == 0
+    broker = run.session.broker
+    assert (broker.hosts, broker.userid, broker.password) == ((("rabbit1", 5672),), "fw", "pw")
+    assert broker.ssl is True
+    assert run.session.exchange == "nova"
 
 
 def test_listen_without_config_file_reads_faultwrap_conf_from_the_usual_places(
@@ -167,31 +170,181 @@ def test_listen_without_config_file_reads_faultwrap_conf_from_the_usual_places(
     monkeypatch.setenv("HOME", str(tmp_path))
     (tmp_path / ".faultwrap").mkdir()
     (tmp_path / ".faultwrap" / "faultwrap.conf").write_text(
-        "[oslo_messaging_notifications]\ntransport_url = fake:/from-home\n"
+        "[oslo_messaging_notifications]\ntransport_url = rabbit://a:b@from-home:5672/\n"
     )
-    seen = {}
-
-    def fake_listen(conf, **kwargs):
-        seen["url"] = conf.oslo_messaging_notifications.transport_url
-        return 0
-
-    monkeypatch.setattr(cli, "listen", fake_listen)
+    run = Captured(monkeypatch)
     assert cli.main(["listen"]) == 0
-    assert seen["url"] == "fake:/from-home"
+    assert run.session.broker.hosts == (("from-home", 5672),)
     # An explicit --config-file replaces the default file.
     other = tmp_path / "other.conf"
-    other.write_text("[oslo_messaging_notifications]\ntransport_url = fake:/given\n")
+    other.write_text("[oslo_messaging_notifications]\ntransport_url = rabbit://a:b@given:1/\n")
     assert cli.main(["listen", "--config-file", str(other)]) == 0
-    assert seen["url"] == "fake:/given"
+    assert run.calls[-1]["session"].broker.hosts == (("given", 1),)
 
 
-def test_listen_defaults_to_the_notifications_topic(monkeypatch):
+def test_listen_falls_back_to_default_transport_url(tmp_path, monkeypatch):
+    path = tmp_path / "f.conf"
+    path.write_text("[DEFAULT]\ntransport_url = rabbit://d:e@fallback:5672/\n")
+    run = Captured(monkeypatch)
+    assert cli.main(["listen", "--config-file", str(path)]) == 0
+    assert run.session.broker.hosts == (("fallback", 5672),)
+
+
+class _Captured(Exception):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("text", "driver_module"),
+    [
+        ("[oslo_messaging_notifications]\ntransport_url = fake:/\n", "impl_fake"),
+        ("[DEFAULT]\ntransport_url = fake:/\n", "impl_fake"),
+    ],
+)
+def test_shared_listen_transport_url_fallbacks(tmp_path, monkeypatch, text, driver_module):
+    """--shared: [oslo_messaging_notifications] transport_url, else [DEFAULT] transport_url."""
+    path = tmp_path / "f.conf"
+    path.write_text(text)
     seen = {}
-    monkeypatch.setattr(cli, "listen", lambda conf, **kw: seen.update(kw) or 0)
-    assert cli.main(["listen", "--transport-url", "fake:/"]) == 0
+
+    def capture(transport, targets, endpoints, **kwargs):
+        seen["driver"] = type(transport._driver).__module__
+        seen["topics"] = [t.topic for t in targets]
+        seen["kwargs"] = kwargs
+        raise _Captured
+
+    monkeypatch.setattr(oslo_messaging, "get_notification_listener", capture)
+    with pytest.raises(_Captured):
+        cli.main(["listen", "--shared", "--config-file", str(path), "--timeout", "5"])
+    assert seen["driver"].endswith(driver_module)
     assert seen["topics"] == ["notifications"]
-    assert seen["transport_url"] == "fake:/"
-    assert (seen["count"], seen["timeout"], seen["pretty"]) == (None, None, False)
+    assert seen["kwargs"]["executor"] == "threading"
+    assert seen["kwargs"]["pool"] is None
+
+
+# -- exit codes ----------------------------------------------------------------------
+
+URL = "rabbit://guest:guest@127.0.0.1:5672/"
+
+
+@pytest.mark.parametrize(
+    ("result", "code", "line"),
+    [
+        (listen.Result(listen.COUNT_REACHED, 2), 0, None),
+        (listen.Result(listen.ENDED, 0), 0, None),
+        (listen.Result(listen.OUTPUT_CLOSED, 1), 0, None),
+        (
+            listen.Result(listen.TIMED_OUT, 1),
+            1,
+            "faultwrap listen: timed out after 2.5 s with 1 of 3 notifications",
+        ),
+        (
+            listen.Result(listen.UNREACHABLE, 0, message="rabbit://guest:***@h:1/: Connection refused"),
+            3,
+            "faultwrap listen: broker unreachable: rabbit://guest:***@h:1/: Connection refused",
+        ),
+        (
+            listen.Result(listen.ACCESS_REFUSED, 0, message="rabbit://guest:***@h:1/: ACCESS_REFUSED"),
+            4,
+            (
+                "faultwrap listen: access refused: rabbit://guest:***@h:1/: ACCESS_REFUSED "
+                "(check the transport URL's user, password and vhost, and that user's "
+                "permissions on the vhost)"
+            ),
+        ),
+        (listen.Result(listen.INTERRUPTED, 0, signum=signal.SIGINT), 130, None),
+        (listen.Result(listen.INTERRUPTED, 0, signum=signal.SIGTERM), 143, None),
+    ],
+    ids=["count", "ended", "output-closed", "timed-out", "unreachable", "refused", "int", "term"],
+)
+def test_exit_codes_and_their_one_stderr_line(monkeypatch, capsys, result, code, line):
+    Captured(monkeypatch, result)
+    argv = ["listen", "--transport-url", URL, "--count", "3", "--timeout", "2.5", "--quiet"]
+    assert cli.main(argv) == code
+    err = capsys.readouterr().err
+    assert err.splitlines() == ([line] if line else [])
+
+
+def test_documented_codes_are_distinct():
+    codes = [
+        cli.EXIT_OK,
+        cli.EXIT_TIMEOUT,
+        cli.EXIT_USAGE,
+        cli.EXIT_UNREACHABLE,
+        cli.EXIT_ACCESS_REFUSED,
+        cli.EXIT_INTERRUPTED,
+        cli.EXIT_TERMINATED,
+    ]
+    assert codes == [0, 1, 2, 3, 4, 130, 143]
+    assert "3 when the broker cannot be reached" in cli.__doc__
+    assert "4 when" in cli.__doc__
+
+
+def test_an_abandoned_worker_ends_the_process_at_once_with_the_code(monkeypatch, capsys):
+    """A call stuck on the network must not hold the interpreter at exit."""
+    Captured(monkeypatch, listen.Result(listen.UNREACHABLE, 0, message="x", abandoned=True))
+    exits = []
+    monkeypatch.setattr(cli, "_hard_exit", exits.append)
+    assert cli.main(["listen", "--transport-url", URL, "--quiet"]) == 3
+    assert exits == [3]
+    assert capsys.readouterr().err == "faultwrap listen: broker unreachable: x\n"
+
+
+def test_a_finished_worker_exits_normally(monkeypatch):
+    Captured(monkeypatch, listen.Result(listen.ENDED, 0))
+    monkeypatch.setattr(cli, "_hard_exit", lambda code: pytest.fail("hard exit"))
+    assert cli.main(["listen", "--transport-url", URL]) == 0
+
+
+def test_the_status_line_says_where_and_how(monkeypatch, capsys):
+    run = Captured(monkeypatch)
+    assert cli.main(["listen", "--transport-url", "rabbit://fw:topsecret@mq:5672/", "--topic", "t"]) == 0
+    (call,) = run.calls
+    call["session"].queue = types.SimpleNamespace(name="amq.gen-abc")
+    call["on_ready"]()
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == (
+        "faultwrap listen: listening on rabbit://fw:***@mq:5672/, exchange openstack, "
+        "copy queue amq.gen-abc bound to t.* (deleted when listen exits)"
+    )
+
+
+def test_sigterm_ends_a_run_like_ctrl_c(monkeypatch):
+    """The handler turns SIGTERM into listen.Stopped in the main thread; run() stops."""
+    import os
+
+    class SelfTerminating:
+        where = "here"
+
+        def describe(self):
+            return "here"
+
+        def open(self, printer, timeout):
+            pass
+
+        def pump(self):
+            if not sent:
+                sent.append(True)
+                os.kill(os.getpid(), signal.SIGTERM)
+            printer.done.wait(0.05)
+
+        def close(self):
+            pass
+
+        def abort(self):
+            pass
+
+    sent: list[bool] = []
+    printer = listen.Printer(io.StringIO())
+    before = signal.getsignal(signal.SIGTERM)
+    with cli._sigterm_stops(listen.Stopped):
+        result = listen.run(SelfTerminating(), printer, timeout=30)
+    assert (result.reason, result.signum, result.abandoned) == (
+        listen.INTERRUPTED,
+        signal.SIGTERM,
+        False,
+    )
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 def install_fake_demo(monkeypatch) -> list[dict]:
@@ -220,66 +373,3 @@ def test_demo_arguments(monkeypatch):
     assert calls == [
         {"host": "0.0.0.0", "port": 9999, "transport_url": "fake:/", "config_file": "/etc/x.conf"}
     ]
-
-
-class _Captured(Exception):
-    pass
-
-
-@pytest.mark.parametrize(
-    ("text", "driver_module"),
-    [
-        ("[oslo_messaging_notifications]\ntransport_url = fake:/\n", "impl_fake"),
-        ("[DEFAULT]\ntransport_url = fake:/\n", "impl_fake"),
-    ],
-)
-def test_listen_transport_url_fallbacks(tmp_path, monkeypatch, text, driver_module):
-    """[oslo_messaging_notifications] transport_url, else [DEFAULT] transport_url."""
-    path = tmp_path / "f.conf"
-    path.write_text(text)
-    seen = {}
-
-    def capture(transport, targets, endpoints, **kwargs):
-        seen["driver"] = type(transport._driver).__module__
-        seen["topics"] = [t.topic for t in targets]
-        seen["kwargs"] = kwargs
-        transport.cleanup()
-        raise _Captured
-
-    monkeypatch.setattr(oslo_messaging, "get_notification_listener", capture)
-    with pytest.raises(_Captured):
-        cli.main(["listen", "--config-file", str(path), "--timeout", "0.1"])
-    assert seen["driver"].endswith(driver_module)
-    assert seen["topics"] == ["notifications"]
-    assert seen["kwargs"]["executor"] == "threading"
-    assert seen["kwargs"]["pool"] is None
-
-
-def test_listen_in_a_pool_gets_a_copy_beside_another_consumer():
-    """With --pool, listen sees every notification; a pool-less consumer does too."""
-    run = Listening(pool="faultwrap-listen", count=1, timeout=WAIT)
-    other = []
-    got_other = threading.Event()
-
-    class Other:
-        def info(self, ctxt, publisher_id, event_type, payload, metadata):
-            other.append(event_type)
-            got_other.set()
-
-    listener = oslo_messaging.get_notification_listener(
-        run.transport,
-        [oslo_messaging.Target(topic="cli_topic")],
-        [Other()],
-        executor="threading",
-    )
-    listener.start()
-    try:
-        run.sender().info({}, "copied", {})
-        assert got_other.wait(WAIT)
-        code = run.finish()
-    finally:
-        listener.stop()
-        listener.wait()
-    assert code == cli.EXIT_OK
-    assert [r["event_type"] for r in run.records()] == ["copied"]
-    assert other == ["copied"]

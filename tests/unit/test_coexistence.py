@@ -10,7 +10,7 @@ from oslo_config import cfg
 from paste.deploy import loadapp
 
 from faultwrap import conf as fw_conf
-from faultwrap import drivers, middleware, notifier
+from faultwrap import drivers, notifier, paste
 from faultwrap.middleware import FaultWrapper
 from tests.config_support import every_emitter
 from tests.conftest import make_conf
@@ -84,7 +84,7 @@ def cleanup():
     yield confs.append
     for conf in confs:
         notifier.reset(conf)
-    middleware._PRIVATE_CONFS.clear()
+    paste._PRIVATE_CONFS.clear()
 
 
 def boom(environ, start_response):

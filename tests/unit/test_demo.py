@@ -18,7 +18,7 @@ import pytest
 import webtest
 from oslo_config import cfg
 
-from faultwrap import demo, middleware, notifier
+from faultwrap import demo, notifier, paste
 from faultwrap.faults import MaskedFault
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ def demo_app(tmp_path, notifications):
     )
     app = demo.load_app({"oslo_config_file": str(path)})
     yield webtest.TestApp(validator(app))
-    conf = middleware._PRIVATE_CONFS.pop((None, str(path), None))
+    conf = paste._PRIVATE_CONFS.pop((None, str(path), None))
     notifier.reset(conf)
 
 

@@ -119,7 +119,7 @@ def test_client_message_rules():
 
 def test_build_fault_body_and_headers():
     fault = faults.build_fault(Coded(429, safe=True, headers={"Retry-After": 4}, message="slow"),
-                               extra_headers=[("x-openstack-request-id", "req-1")])
+                               request_id="req-1")
     assert json.loads(fault.body) == {
         "overLimit": {"code": 429, "message": "Coded: slow", "retryAfter": "4"}
     }
@@ -130,6 +130,14 @@ def test_build_fault_body_and_headers():
         ("Content-Type", "application/json; charset=UTF-8"),
         ("Content-Length", str(len(fault.body))),
     ]
+
+
+def test_the_exceptions_own_request_id_header_is_kept():
+    exc = Coded(409, headers={"X-OpenStack-Request-Id": "req-own"})
+    fault = faults.build_fault(exc, request_id="req-1")
+    assert [h for h in fault.headers if h[0].lower() == "x-openstack-request-id"] == [
+        ("X-OpenStack-Request-Id", "req-own")]
+    assert ("x-openstack-request-id", "req-1") not in faults.build_fault(Coded(409)).headers
 
 
 @pytest.mark.parametrize(
@@ -207,3 +215,42 @@ def test_fingerprint_is_stable_across_processes_and_line_moves(tmp_path):
 def test_response_fingerprint():
     assert faults.response_fingerprint(503) == faults.response_fingerprint(503)
     assert faults.response_fingerprint(503) != faults.response_fingerprint(500)
+
+
+# -- the fault record -------------------------------------------------------------------
+
+
+def test_record_computes_each_fact_once_and_only_when_asked(monkeypatch):
+    calls = []
+    for name in ("mask_url", "mask_text"):
+        real = getattr(faults.scrub, name)
+        monkeypatch.setattr(faults.scrub, name,
+                            lambda *a, _real=real, _name=name, **k: calls.append(_name)
+                            or _real(*a, **k))
+    environ = {"REQUEST_METHOD": "GET", "wsgi.url_scheme": "http", "HTTP_HOST": "api",
+               "PATH_INFO": "/v2/servers", "QUERY_STRING": "token=abc&limit=1"}
+    record = faults.FaultRecord(environ, 500, caught(raise_here), limit=100)
+    assert calls == []  # only the request ids so far
+    assert record.request_id == environ["openstack.request_id"]
+    for _ in range(3):
+        assert record.url == "http://api/v2/servers?token=***&limit=1"
+        assert record.message == "a"
+        assert record.fingerprint == faults.fingerprint(record.exc)
+    assert calls == ["mask_url", "mask_text", "mask_text"]  # url: both; message: once
+
+
+def test_record_of_an_error_response():
+    record = faults.FaultRecord({"REQUEST_METHOD": "PUT"}, 503)
+    assert (record.exception_class, record.message, record.method) == (
+        None, "503 Service Unavailable", "PUT")
+    assert record.fingerprint == faults.response_fingerprint(503)
+
+
+def test_record_repr_and_stand_in_name_no_part_of_the_exception():
+    environ = {"openstack.request_id": "req-1"}
+    record = faults.FaultRecord(environ, 500, ValueError("password=hunter2"))
+    assert repr(record) == "<FaultRecord 500 request req-1>"
+    masked = record.masked_fault()
+    assert str(masked) == "ValueError: password=*** [request req-1]"
+    assert (masked.exception_class, masked.message, masked.request_id) == (
+        "ValueError", "password=***", "req-1")

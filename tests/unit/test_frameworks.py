@@ -20,7 +20,7 @@ import werkzeug.datastructures
 import werkzeug.exceptions as wz
 from werkzeug.routing import RequestRedirect
 
-from faultwrap import faults
+from faultwrap import faults, http_errors
 from faultwrap.middleware import FaultWrapper
 
 GENERIC_500 = faults.generic_message(500)
@@ -171,7 +171,7 @@ class HTTPException(Exception):
 
 def test_a_lookalike_class_is_not_a_framework_exception():
     exc = HTTPException()
-    assert faults.http_error_kind(exc) is None
+    assert http_errors.kind_of(exc) is None
     assert faults.client_message(exc, 404) == faults.generic_message(404)
     assert faults.copied_headers(exc) == []
 
@@ -184,15 +184,15 @@ class FakesItsClass(Exception):
 
 def test_an_exception_faking_its_class_is_judged_by_its_real_class():
     fault = faults.build_fault(FakesItsClass("x"))
-    assert fault.status == 500 and faults.http_error_kind(FakesItsClass()) is None
+    assert fault.status == 500 and http_errors.kind_of(FakesItsClass()) is None
 
 
 def test_the_kinds_table_has_one_row_per_framework():
-    assert [kind.name for kind in faults.HTTP_ERROR_KINDS] == ["webob", "werkzeug", "falcon"]
-    assert faults.http_error_kind(webob.exc.HTTPConflict()).name == "webob"
-    assert faults.http_error_kind(wz.Conflict()).name == "werkzeug"
-    assert faults.http_error_kind(falcon.HTTPConflict()).name == "falcon"
-    assert faults.http_error_kind(ValueError()) is None
+    assert [kind.name for kind in http_errors.HTTP_ERROR_KINDS] == ["webob", "werkzeug", "falcon"]
+    assert http_errors.kind_of(webob.exc.HTTPConflict()).name == "webob"
+    assert http_errors.kind_of(wz.Conflict()).name == "werkzeug"
+    assert http_errors.kind_of(falcon.HTTPConflict()).name == "falcon"
+    assert http_errors.kind_of(ValueError()) is None
 
 
 def test_faultwrap_never_imports_a_framework():

@@ -348,6 +348,29 @@ def test_exception_after_start_response_uses_exc_info(fault_conf, notifications)
     assert only_fault(notifications)["payload"]["status"] == 500
 
 
+@pytest.mark.parametrize("where", ["call", "first chunk"])
+def test_held_back_start_response_gives_a_fault_behind_a_webob_filter(fault_conf, where):
+    # oslo.middleware's request_id filter takes the status when start_response is
+    # called and re-raises any exc_info: only a held-back start_response lets a failure
+    # after start_response (and before the first byte) still become a JSON fault.
+    from oslo_middleware.request_id import RequestId
+
+    def body():
+        yield b""
+        raise SafeConflict("lazy")
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        if where == "call":
+            raise SafeConflict("late")
+        return body()
+
+    outer = webtest.TestApp(validator(RequestId(FaultWrapper(validator(app), conf=fault_conf))))
+    res = outer.get("/", status=409)
+    assert list(res.json) == ["conflictingRequest"]
+    assert res.headers["x-openstack-request-id"].startswith("req-")
+
+
 def test_head_gets_no_body(fault_conf, notifications):
     res = make(raising(SafeConflict("x")), fault_conf).head("/", status=409)
     assert res.body == b""
@@ -578,8 +601,9 @@ def test_notifications_off_same_response_no_payload_work(conf, fault_conf, notif
     on = make(raising(exc), fault_conf).get("/", status=409)
     notifications.reset()
     calls = []
-    monkeypatch.setattr(middleware.api_emitter, "fault_data",
-                        lambda *a, **k: calls.append(a) or {})
+    for projection in ("legacy_payload", "FaultMapping"):
+        monkeypatch.setattr(middleware.api_emitter, projection,
+                            lambda *a, **k: calls.append(a) or {})
     off = make(raising(exc), conf, notify_api_faults="false").get("/", status=409)
     assert off.body == on.body
     assert [h for h in off.headerlist if h[0] != "x-openstack-request-id"] == [
@@ -671,6 +695,48 @@ def test_missing_versioned_module_is_logged_and_legacy_still_sent(fault_conf, no
     (msg,) = notifications.of_type("api.fault")
     assert msg["publisher_id"] == "api.testhost"
     assert any("versioned api.fault unavailable" in r.getMessage() for r in caplog.records)
+
+
+def test_one_fault_is_computed_once_for_the_line_and_both_payloads(fault_conf, notifications,
+                                                                   monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="faultwrap")
+    fault_conf.set_override("notification_format", "both", group="notifications")
+    calls = []
+    for owner, name in ((middleware.faults.scrub, "mask_url"),
+                        (middleware.faults, "fingerprint"),
+                        (middleware.faults, "exception_text")):
+        real = getattr(owner, name)
+        monkeypatch.setattr(owner, name, lambda *a, _real=real, _name=name, **k:
+                            calls.append(_name) or _real(*a, **k))
+    make(raising(Unsafe("password=hunter2")), fault_conf).get("/x?token=abc", status=500)
+    legacy, versioned = sorted(notifications.of_type("api.fault"),
+                               key=lambda m: m["publisher_id"])
+    data = versioned["payload"]["faultwrap_object.data"]
+    assert legacy["payload"]["url"] == data["url"] == "http://localhost:80/x?token=***"
+    assert legacy["payload"]["exception"] == data["message"] == "password=***"
+    assert legacy["payload"]["fingerprint"] == data["fingerprint"]
+    assert "token=***" in caplog.records[0].getMessage()
+    assert sorted(calls) == ["exception_text", "fingerprint", "mask_url"]
+
+
+def test_versioned_fault_mapping_has_the_payloads_keys():
+    from faultwrap.objects import api_fault
+
+    record = middleware.faults.FaultRecord({}, 500, ValueError("x"))
+    mapping = middleware.api_emitter.FaultMapping(record, None)
+    assert tuple(mapping) == api_fault.FAULT_KEYS == middleware.api_emitter.FAULT_KEYS
+    assert dict(mapping)["message"] == "x" and mapping["user_id"] is None
+    legacy = middleware.api_emitter.legacy_payload(record, None)
+    assert tuple(legacy) == middleware.api_emitter.PAYLOAD_KEYS
+    assert {k: v for k, v in legacy.items() if k != "exception"} == {
+        k: v for k, v in dict(mapping).items() if k != "message"}
+    assert legacy["exception"] == mapping["message"]
+
+
+def test_a_list_body_makes_no_fault_record(fault_conf, monkeypatch):
+    monkeypatch.setattr(middleware.faults, "FaultRecord", None)  # would fail if used
+    app = FaultWrapper(responding(), conf=fault_conf)
+    assert app(webob.Request.blank("/").environ, lambda s, h, e=None: None) == [b"ok"]
 
 
 def test_versioned_only_sends_no_legacy(fault_conf, notifications):
@@ -788,7 +854,7 @@ def test_reporting_failure_never_changes_the_response(fault_conf, notifications,
     def broken(*args, **kwargs):
         raise RuntimeError("emitter bug")
 
-    monkeypatch.setattr(middleware.api_emitter, "fault_data", broken)
+    monkeypatch.setattr(middleware.api_emitter, "legacy_payload", broken)
     res = make(raising(SafeConflict("x")), fault_conf).get("/", status=409)
     assert res.json["conflictingRequest"]["message"] == "SafeConflict: x"
     assert notifications.messages == []

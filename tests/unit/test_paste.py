@@ -11,8 +11,9 @@ from oslo_config import cfg
 from paste.deploy import loadapp
 
 from faultwrap import conf as fw_conf
-from faultwrap import demo, middleware
-from faultwrap.middleware import FaultWrapper, OptionError
+from faultwrap import demo, paste
+from faultwrap.middleware import FaultWrapper
+from faultwrap.paste import OptionError
 
 DEMO_INI = demo.PASTE_INI
 
@@ -37,7 +38,7 @@ def conf_file(tmp_path):
 @pytest.fixture(autouse=True)
 def _forget_private_confs():
     yield
-    middleware._PRIVATE_CONFS.clear()
+    paste._PRIVATE_CONFS.clear()
 
 
 def test_loadapp_demo_ini_builds_the_pipeline(conf_file):
