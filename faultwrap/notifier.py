@@ -13,19 +13,17 @@ call it; they only build payloads.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import threading
-import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from oslo_config import cfg
 
 from faultwrap import checks as fw_checks
+from faultwrap import cores, envelope, failures, levels, sender
 from faultwrap import delivery as fw_delivery
-from faultwrap import envelope, failures, levels, sender
 from faultwrap import settings as fw_settings
 from faultwrap.envelope import safe_context, to_primitive  # noqa: F401 - public names
 from faultwrap.sender import NotificationSetupError  # noqa: F401 - public name
@@ -290,12 +288,7 @@ class Notifier:
         return self.notify(ctxt, event_type, payload, "sample")
 
 
-# -- the process-wide cores ------------------------------------------------------------
-
-_CORES: dict[int, NotificationCore] = {}
-_CORES_LOCK = threading.Lock()
-#: Configurations whose mutate hook is registered (one hook per ConfigOpts).
-_HOOKED: weakref.WeakValueDictionary[int, cfg.ConfigOpts] = weakref.WeakValueDictionary()
+# -- the process-wide cores (faultwrap.cores) ----------------------------------------
 
 
 def init(conf: cfg.ConfigOpts | None = None) -> NotificationCore:
@@ -328,26 +321,7 @@ def get_core(conf: cfg.ConfigOpts | None = None) -> NotificationCore:
     (which ``init`` would have raised) the core logs it once at ERROR and drops every
     notification that would be sent, counted as ``config_invalid``.
     """
-    conf = cfg.CONF if conf is None else conf
-    core = _CORES.get(id(conf))
-    if core is not None and core.conf is conf:
-        return core
-    with _CORES_LOCK:
-        core = _CORES.get(id(conf))
-        if core is None or core.conf is not conf:
-            core = NotificationCore(conf)
-            _CORES[id(conf)] = core
-            if _HOOKED.get(id(conf)) is not conf:
-                _HOOKED[id(conf)] = conf
-                conf.register_mutate_hook(_on_mutate)
-    return core
-
-
-def _on_mutate(conf: cfg.ConfigOpts, fresh: Any) -> None:
-    """oslo.config's mutate hook: the config files were read again (SIGHUP)."""
-    core = _CORES.get(id(conf))
-    if core is not None and core.conf is conf:
-        core.reload()
+    return cores.get(cfg.CONF if conf is None else conf, NotificationCore)
 
 
 def get_notifier(
@@ -374,32 +348,5 @@ def flush(timeout: float | None = None, conf: cfg.ConfigOpts | None = None) -> b
 
 def reset(conf: cfg.ConfigOpts | None = None) -> None:
     """Close and forget the core(s): after a config change, and between tests."""
-    with _CORES_LOCK:
-        if conf is None:
-            cores = list(_CORES.values())
-            _CORES.clear()
-        else:
-            core = _CORES.pop(id(conf), None)
-            cores = [core] if core is not None else []
-    for core in cores:
+    for core in cores.pop(conf):
         core.close(timeout=0)
-
-
-def _close_all_at_exit() -> None:
-    for core in list(_CORES.values()):
-        try:
-            core.close()
-        except Exception:
-            LOG.debug("faultwrap: closing a notifier core at exit failed", exc_info=True)
-
-
-def _after_fork_in_child() -> None:
-    global _CORES_LOCK
-    _CORES_LOCK = threading.Lock()
-    for core in _CORES.values():
-        core._forget_after_fork()
-
-
-atexit.register(_close_all_at_exit)
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
