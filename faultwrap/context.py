@@ -43,11 +43,11 @@ def _context_in_environ(environ: MutableMapping[str, Any]) -> oslo_context.Reque
     adhoc = environ.get("webob.adhoc_attrs")
     if isinstance(adhoc, dict) and isinstance(adhoc.get("context"), oslo_context.RequestContext):
         return adhoc["context"]
+    # Values first: one isinstance per key, and a context value is rare.
+    context_class = oslo_context.RequestContext
     for key, value in environ.items():
-        if (
-            isinstance(key, str)
-            and key.endswith(".context")
-            and isinstance(value, oslo_context.RequestContext)
+        if isinstance(value, context_class) and isinstance(key, str) and key.endswith(
+            ".context"
         ):
             return value
     return None

@@ -11,8 +11,7 @@ pipeline with ``notify_api_faults`` off must never pay.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from oslo_config import cfg
@@ -95,20 +94,25 @@ def send(driver: Any, ctxt: Any, message: dict, priority: str, retry: int) -> No
         driver.notify(ctxt, message, priority, retry)
 
 
-@contextlib.contextmanager
-def keep_current_context() -> Iterator[Any]:
+class keep_current_context:  # lower case: used like a function, ``with keep_current_context()``
     """Put the thread's current oslo.context back as it was, whatever runs inside;
-    yields the context that was current (or None).
+    ``as`` gives the context that was current (or None).
 
     oslo.context makes every new context current when none is (even with
     ``overwrite=False``), and ``redacted_copy()`` always does. Restoring a context
     uses the public ``update_store()``; restoring "none" has no public API, so it
-    clears the private ``_request_store``.
+    clears the private ``_request_store``. (A class, not a generator: it runs on
+    every notification and every fault's context.)
     """
-    previous = oslo_context.get_current()
-    try:
-        yield previous
-    finally:
+
+    __slots__ = ("previous",)
+
+    def __enter__(self) -> Any:
+        self.previous = oslo_context.get_current()
+        return self.previous
+
+    def __exit__(self, *exc_info: object) -> None:
+        previous = self.previous
         if previous is not None:
             previous.update_store()
         elif oslo_context.get_current() is not None:
