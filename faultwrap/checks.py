@@ -20,15 +20,15 @@ from urllib import parse
 from oslo_config import cfg
 
 from faultwrap import conf as fw_conf
+from faultwrap import settings
 
 LOG = logging.getLogger(__name__)
 
-DRIVER_GROUP = "oslo_messaging_notifications"
+DRIVER_GROUP = settings.DRIVER_GROUP
 NOTIFY_DRIVERS = "oslo.messaging.notify.drivers"
 TRANSPORT_DRIVERS = "oslo.messaging.drivers"
 
-#: Drivers that send nothing: ``noop`` alone is notifications off, chosen explicitly.
-SILENT_DRIVERS = frozenset({"noop"})
+SILENT_DRIVERS = settings.SILENT_DRIVERS
 
 
 class NotificationConfigError(cfg.Error):

@@ -14,9 +14,10 @@ from typing import Any
 
 from oslo_config import cfg
 
+from faultwrap import levels
+
 NOTIFICATIONS_GROUP = "notifications"
 
-LEVELS = ("debug", "info", "warning", "error", "critical")
 
 notification_opts = [
     cfg.BoolOpt(
@@ -30,6 +31,7 @@ notification_opts = [
     ),
     cfg.StrOpt(
         "notify_on_state_change",
+        mutable=True,
         choices=[
             (None, "no compute.instance.update notifications"),
             ("vm_state", "notify on VM state changes"),
@@ -41,6 +43,7 @@ notification_opts = [
     ),
     cfg.StrOpt(
         "notification_format",
+        mutable=True,
         default="unversioned",
         choices=[
             ("unversioned", "only the legacy (unversioned) notifications"),
@@ -59,7 +62,8 @@ notification_opts = [
     ),
     cfg.StrOpt(
         "notification_level",
-        choices=[(level, f"send {level} and above") for level in LEVELS],
+        mutable=True,
+        choices=[(level, f"send {level} and above") for level in levels.LEVELS],
         help="Lowest level sent; lower levels are neither built nor sent. Unset (the "
         "default) means no threshold: every level is sent, as with debug. Unlike "
         "Ironic, unset does not switch notifications off: the driver "
@@ -121,6 +125,7 @@ DISABLED_ENTRY_PATTERN = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?$"
 legacy_emitter_opts = [
     cfg.StrOpt(
         "image_service_url",
+        mutable=True,
         help="Base URL of the image service API (what Nova finds as the Glance endpoint), "
         "e.g. http://glance.example:9292. compute.instance.* image_ref_url is then "
         "<url>/images/<image id>, a trailing API version (/v2) stripped, as Nova's "
@@ -130,6 +135,7 @@ legacy_emitter_opts = [
     ),
     cfg.BoolOpt(
         "notify_on_unchanged_state",
+        mutable=True,
         default=True,
         help="With notify_on_state_change set, also send compute.instance.update for "
         "saves that change no watched state (old and new states are then the current "
@@ -139,6 +145,7 @@ legacy_emitter_opts = [
     ),
     cfg.StrOpt(
         "instance_usage_audit_period",
+        mutable=True,
         default="month",
         regex=AUDIT_PERIOD_PATTERN,
         deprecated_opts=[cfg.DeprecatedOpt("instance_usage_audit_period", group="DEFAULT")],
@@ -149,6 +156,7 @@ legacy_emitter_opts = [
     ),
     cfg.ListOpt(
         "disabled_notifications",
+        mutable=True,
         default=[],
         item_type=cfg.types.String(regex=DISABLED_ENTRY_PATTERN),
         deprecated_opts=[cfg.DeprecatedOpt("disabled_notifications", group="DEFAULT")],
@@ -207,22 +215,13 @@ class OptionClashError(cfg.Error):
     """The service registered one of faultwrap's options with another type."""
 
 
-def _registered(conf: cfg.ConfigOpts) -> bool:
+def registered(conf: cfg.ConfigOpts) -> bool:
     """True when every faultwrap option name is on ``conf`` (a few dict look-ups)."""
     try:
         groups = {name: conf[name] for name in (NOTIFICATIONS_GROUP, FAULTWRAP_GROUP)}
     except (KeyError, cfg.NoSuchOptError):
         return False
     return all(opt.dest in groups[group] for group, opt in _ALL)
-
-
-def _registered_opt(conf: cfg.ConfigOpts, group: str, name: str) -> cfg.Opt:
-    """The Opt another component registered as ``[group] name``.
-
-    oslo.config has no public accessor for a registered Opt; this is the one place
-    faultwrap reaches into it (``ConfigOpts._get_opt_info``).
-    """
-    return conf._get_opt_info(name, group)["opt"]
 
 
 def _type_name(opt: cfg.Opt) -> str:
@@ -257,13 +256,15 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     option and both owners. Emitters call this on every emit; the check that all
     names are present costs a few dict look-ups.
     """
-    if _registered(conf):
+    if registered(conf):
         return
     for group, opt in _ALL:
         if group in conf and opt.dest in conf[group]:
             # Not register_opt() and its DuplicateOptError: that would also map the
             # deprecated names to our unregistered Opt.
-            theirs = _registered_opt(conf, group, opt.dest)
+            from faultwrap import drivers  # the seam holds oslo.config's private accessor
+
+            theirs = drivers.registered_opt(conf, group, opt.dest)
             if theirs is not opt and not _same_type(theirs, opt):
                 raise OptionClashError(
                     f"faultwrap: option [{group}] {opt.dest} is registered by "
@@ -284,6 +285,11 @@ def validate(conf: cfg.ConfigOpts) -> None:
     first request that notifies.
     """
     register_opts(conf)
+    read_all(conf)
+
+
+def read_all(conf: cfg.ConfigOpts) -> None:
+    """Read every faultwrap option (registered already): raises the first bad value."""
     for group, opts in list_opts():
         for opt in opts:
             getattr(conf[group], opt.dest)
@@ -294,6 +300,11 @@ def host(conf: cfg.ConfigOpts) -> str:
     host`` (the service's option, or read from the config files when nobody
     registered it), else this machine's hostname."""
     register_opts(conf)
+    return resolve_host(conf)
+
+
+def resolve_host(conf: cfg.ConfigOpts) -> str:
+    """``host`` for a ``conf`` whose options are registered already."""
     if conf.notifications.host:
         return conf.notifications.host
     try:

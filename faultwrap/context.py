@@ -43,11 +43,11 @@ def _context_in_environ(environ: MutableMapping[str, Any]) -> oslo_context.Reque
     adhoc = environ.get("webob.adhoc_attrs")
     if isinstance(adhoc, dict) and isinstance(adhoc.get("context"), oslo_context.RequestContext):
         return adhoc["context"]
+    # Values first: one isinstance per key, and a context value is rare.
+    context_class = oslo_context.RequestContext
     for key, value in environ.items():
-        if (
-            isinstance(key, str)
-            and key.endswith(".context")
-            and isinstance(value, oslo_context.RequestContext)
+        if isinstance(value, context_class) and isinstance(key, str) and key.endswith(
+            ".context"
         ):
             return value
     return None
@@ -59,21 +59,20 @@ def request_context(environ: MutableMapping[str, Any]) -> oslo_context.RequestCo
     empty admin-style one. Never None; the thread's current context is left as it was
     (oslo.context stores a new context as current when there is none, which would leak
     this request's identity into the next request on the thread)."""
-    store = oslo_context._request_store  # oslo.context has no public "peek and restore"
-    previous = getattr(store, "context", None)
-    try:
-        found = _context_in_environ(environ)
-        if found is not None:
-            return found
-        request_ids(environ)
-        return oslo_context.RequestContext.from_environ(environ, overwrite=False)
-    except Exception:
-        LOG.debug("faultwrap: no context from the environ", exc_info=True)
-        if previous is not None:
-            return previous
-        return oslo_context.RequestContext(is_admin=True, overwrite=False)
-    finally:
-        store.context = previous
+    from faultwrap import drivers  # the seam holds oslo.context's private store
+
+    with drivers.keep_current_context() as previous:
+        try:
+            found = _context_in_environ(environ)
+            if found is not None:
+                return found
+            request_ids(environ)
+            return oslo_context.RequestContext.from_environ(environ, overwrite=False)
+        except Exception:
+            LOG.debug("faultwrap: no context from the environ", exc_info=True)
+            if previous is not None:
+                return previous
+            return oslo_context.RequestContext(is_admin=True, overwrite=False)
 
 
 # -- the envelope's context ---------------------------------------------------------

@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from faultwrap import failures
+
 LOG = logging.getLogger(__name__)
 
 #: Drop reasons, the keys of ``stats()["dropped"]``.
@@ -32,8 +34,6 @@ BUILD_FAILED = "build_failed"  # the payload (or context) could not be built
 CONFIG_INVALID = "config_invalid"  # the configuration has a bad value (see notifier.init)
 DROP_REASONS = (QUEUE_FULL, DELIVERY_FAILED, SHUT_DOWN, BUILD_FAILED, CONFIG_INVALID)
 
-#: At most one drop WARNING per this many seconds (the first drop warns at once).
-WARN_INTERVAL = 60.0
 
 #: Pause after the first failed send; doubled after each further failure.
 PAUSE_START = 0.1
@@ -54,7 +54,66 @@ def empty_stats() -> dict[str, Any]:
     }
 
 
-class Delivery:
+class DropCounter:
+    """Counters of one process's notifications, and the throttled drop WARNING.
+
+    On its own it counts what a configuration with a bad value drops (nothing is
+    sent, so nothing else is needed); ``Delivery`` adds the queue and the sender.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queued = 0
+        self._delivered = 0
+        self._dropped = dict.fromkeys(DROP_REASONS, 0)
+        self._unreported = dict.fromkeys(DROP_REASONS, 0)
+        self._last_error: str | None = None
+        self._warning = failures.Throttle()  # one summary WARNING per interval
+
+    def stats(self) -> dict[str, Any]:
+        """Counters since this was made (per process)."""
+        with self._lock:
+            return {
+                "queued": self._queued,
+                "delivered": self._delivered,
+                "dropped": dict(self._dropped),
+                "pending": self._pending(),
+                "last_error": self._last_error,
+            }
+
+    def _pending(self) -> int:
+        return 0
+
+    def count_drop(
+        self, reason: str, count: int = 1, error: str | None = None, warn: bool = True
+    ) -> None:
+        """Count ``count`` notifications lost for ``reason``; warn, throttled.
+
+        ``error``, when given, becomes ``last_error`` (it must not quote a payload).
+        ``warn=False``: the caller logs this drop itself (the funnel's build failures).
+        """
+        with self._lock:
+            if error is not None:
+                self._last_error = error
+            self._dropped[reason] += count
+            if not warn:
+                return
+            self._unreported[reason] += count
+            if not self._warning.ready():
+                return
+            summary = ", ".join(f"{k}={v}" for k, v in self._unreported.items() if v)
+            self._unreported = dict.fromkeys(DROP_REASONS, 0)
+            last_error = self._last_error
+        LOG.warning(
+            "faultwrap dropped notifications (%s) in the last %d s at most; last error: %s. "
+            "See faultwrap.notifier.stats().",
+            summary,
+            failures.WARN_INTERVAL,
+            last_error,
+        )
+
+
+class Delivery(DropCounter):
     """A bounded queue and one sender thread in front of a ``send`` callable.
 
     ``send(item)`` delivers one item and raises on failure. ``submit`` never blocks and
@@ -73,22 +132,19 @@ class Delivery:
         pause_start: float = PAUSE_START,
         pause_max: float = PAUSE_MAX,
     ) -> None:
+        super().__init__()
         self._send = send
         self._sync = sync
         self._name = name
         self._pause_start = pause_start
         self._pause_max = pause_max
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
-        self._lock = threading.Lock()
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
         self._closed = False
-        self._queued = 0
-        self._delivered = 0
-        self._dropped = dict.fromkeys(DROP_REASONS, 0)
-        self._unreported = dict.fromkeys(DROP_REASONS, 0)
-        self._last_error: str | None = None
-        self._last_warning = float("-inf")
+
+    def _pending(self) -> int:
+        return self._queue.unfinished_tasks
 
     # -- the caller's side -------------------------------------------------------------
 
@@ -158,42 +214,6 @@ class Delivery:
             except queue.Full:  # cannot happen after draining; be safe anyway
                 pass
         return flushed
-
-    def stats(self) -> dict[str, Any]:
-        """Counters since this Delivery was made (per process)."""
-        with self._lock:
-            return {
-                "queued": self._queued,
-                "delivered": self._delivered,
-                "dropped": dict(self._dropped),
-                "pending": self._queue.unfinished_tasks,
-                "last_error": self._last_error,
-            }
-
-    def count_drop(self, reason: str, count: int = 1, error: str | None = None) -> None:
-        """Count ``count`` notifications lost for ``reason``; warn, throttled.
-
-        ``error``, when given, becomes ``last_error`` (it must not quote a payload).
-        """
-        with self._lock:
-            if error is not None:
-                self._last_error = error
-            self._dropped[reason] += count
-            self._unreported[reason] += count
-            now = time.monotonic()
-            if now - self._last_warning < WARN_INTERVAL:
-                return
-            self._last_warning = now
-            summary = ", ".join(f"{k}={v}" for k, v in self._unreported.items() if v)
-            self._unreported = dict.fromkeys(DROP_REASONS, 0)
-            last_error = self._last_error
-        LOG.warning(
-            "faultwrap dropped notifications (%s) in the last %d s at most; last error: %s. "
-            "See faultwrap.notifier.stats().",
-            summary,
-            WARN_INTERVAL,
-            last_error,
-        )
 
     # -- the sender's side ---------------------------------------------------------------
 

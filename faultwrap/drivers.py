@@ -1,12 +1,12 @@
-"""The one seam to oslo.messaging: options, transport, driver loading and the send.
+"""The one seam to other libraries' internals: oslo.messaging's drivers and send,
+oslo.context's current-context store, oslo.config's registered Opt.
 
-Every use of oslo.messaging on the sending side, its private attributes included,
-lives here (``faultwrap listen`` uses its public listener API), and nothing imports
-this module until notifications are switched on: ``import oslo_messaging``
-costs about 0.3 s and imports eventlet and oslo.service (eventlet warns on import),
-which a pipeline with ``notify_api_faults`` off must never pay. The notifier imports
-it from ``check_config`` (at load, when notifications are on) and when it makes a
-process's transport.
+Every use of oslo.messaging on the sending side lives here (``faultwrap listen`` uses
+its public listener API), and so does every private attribute faultwrap reaches in
+another library, each with a test in ``tests/unit/test_drivers.py``. oslo.messaging
+is imported inside the functions that need it: ``import oslo_messaging`` costs about
+0.3 s and imports eventlet and oslo.service (eventlet warns on import), which a
+pipeline with ``notify_api_faults`` off must never pay.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import oslo_messaging
 from oslo_config import cfg
-from oslo_messaging import opts as oslo_messaging_opts
-from oslo_messaging.notify import _impl_log as log_driver
-from oslo_messaging.notify import messaging as messaging_driver
+from oslo_context import context as oslo_context
 
 #: oslo.messaging's group for transport_url, driver, topics and retry.
 GROUP = "oslo_messaging_notifications"
+
+#: The stevedore namespace of oslo.messaging's notification drivers.
+NOTIFY_DRIVERS = "oslo.messaging.notify.drivers"
 
 #: The logger method the ``log`` driver should use for a priority. oslo's log driver
 #: calls ``getattr(logger, priority)``: ``warn`` is deprecated in Python and
@@ -31,6 +31,8 @@ LOG_DRIVER_METHOD = {"warn": "warning", "audit": "info", "sample": "debug"}
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register ``[oslo_messaging_notifications]`` so its options can be read early."""
+    from oslo_messaging import opts as oslo_messaging_opts
+
     for group, opts in oslo_messaging_opts.list_opts():
         if group == GROUP:
             conf.register_opts(opts, group=group)
@@ -38,36 +40,91 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 def make_transport(conf: cfg.ConfigOpts) -> Any:
     """The notification transport ``[oslo_messaging_notifications]`` names."""
+    import oslo_messaging
+
     return oslo_messaging.get_notification_transport(conf)
 
 
 def load_drivers(transport: Any, retry: int, topics: Sequence[str] | None = None) -> list[Any]:
     """The configured drivers, built for ``topics`` (default: the configured topics).
 
-    oslo.messaging has no public way to get its drivers: a ``Notifier`` loads them
-    (stevedore) and keeps them in ``_driver_mgr``; the Notifier itself is not used.
+    Loaded with stevedore from oslo.messaging's public entry points, with the
+    arguments its ``Notifier`` gives them (``conf, topics=, transport=``). ``retry``
+    is passed to each send instead. Names that fail to load are left out (stevedore
+    logs them); the caller decides what no driver at all means.
     """
-    notifier = oslo_messaging.Notifier(
-        transport, retry=retry, topics=list(topics) if topics is not None else None
+    from stevedore import named
+
+    conf = transport.conf
+    names = list(conf[GROUP].driver)
+    manager = named.NamedExtensionManager(
+        NOTIFY_DRIVERS,
+        names=names,
+        invoke_on_load=True,
+        invoke_args=[conf],
+        invoke_kwds={
+            "topics": list(topics) if topics is not None else list(conf[GROUP].topics),
+            "transport": transport,
+        },
     )
-    return [ext.obj for ext in notifier._driver_mgr.extensions]
+    return [ext.obj for ext in manager.extensions]
 
 
 def send(driver: Any, ctxt: Any, message: dict, priority: str, retry: int) -> None:
     """One driver, one message; raises when it was not delivered.
 
     The messaging drivers log the whole message (payload included) and swallow the
-    error; faultwrap calls the transport as they would, so failures are counted and
-    no payload reaches the log.
+    error; faultwrap calls the transport as they would (the private
+    ``Transport._send_notification``), so failures are counted and no payload reaches
+    the log. The ``log`` driver lives in the private ``_impl_log`` module.
     """
-    if isinstance(driver, messaging_driver.MessagingDriver):
+    import oslo_messaging
+    from oslo_messaging.notify import _impl_log, messaging
+
+    if isinstance(driver, messaging.MessagingDriver):
         for topic in driver.topics:
             target = oslo_messaging.Target(topic=f"{topic}.{priority.lower()}")
             driver.transport._send_notification(
                 target, ctxt, message, version=driver.version, retry=retry
             )
-    elif isinstance(driver, log_driver.LogDriver):
+    elif isinstance(driver, _impl_log.LogDriver):
         method = priority.lower()
         driver.notify(ctxt, message, LOG_DRIVER_METHOD.get(method, method), retry)
     else:
         driver.notify(ctxt, message, priority, retry)
+
+
+class keep_current_context:  # lower case: used like a function, ``with keep_current_context()``
+    """Put the thread's current oslo.context back as it was, whatever runs inside;
+    ``as`` gives the context that was current (or None).
+
+    oslo.context makes every new context current when none is (even with
+    ``overwrite=False``), and ``redacted_copy()`` always does. Restoring a context
+    uses the public ``update_store()``; restoring "none" has no public API, so it
+    clears the private ``_request_store``. (A class, not a generator: it runs on
+    every notification and every fault's context.)
+    """
+
+    __slots__ = ("previous",)
+
+    def __enter__(self) -> Any:
+        self.previous = oslo_context.get_current()
+        return self.previous
+
+    def __exit__(self, *exc_info: object) -> None:
+        previous = self.previous
+        if previous is not None:
+            previous.update_store()
+        elif oslo_context.get_current() is not None:
+            clear_current_context()
+
+
+def clear_current_context() -> None:
+    """Leave the thread without a current oslo.context (no public API does it)."""
+    oslo_context._request_store.context = None
+
+
+def registered_opt(conf: cfg.ConfigOpts, group: str, name: str) -> cfg.Opt:
+    """The Opt another component registered as ``[group] name``: oslo.config has no
+    public accessor for it (``ConfigOpts._get_opt_info``)."""
+    return conf._get_opt_info(name, group)["opt"]

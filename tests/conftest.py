@@ -8,7 +8,7 @@ from oslo_messaging.notify import _impl_test
 from oslo_serialization import jsonutils
 
 from faultwrap import conf as fw_conf
-from faultwrap import notifier
+from faultwrap import failures, notifier
 
 
 def make_conf(**overrides_by_group: dict) -> cfg.ConfigOpts:
@@ -58,3 +58,9 @@ def notifications():
     captured.reset()
     yield captured
     captured.reset()
+
+
+@pytest.fixture(autouse=True)
+def fresh_failure_throttles():
+    """Each test sees the first log line of a problem (the throttles start afresh)."""
+    failures.forget()

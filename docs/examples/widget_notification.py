@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from faultwrap.objects import base, fields
+from faultwrap.objects import base, fields, sending
 
 
 @base.FaultwrapObjectRegistry.register
@@ -36,7 +36,7 @@ class WidgetNotification(base.NotificationBase):
 
 def widget_created(context: Any, widget: Any, conf: Any = None) -> bool:
     """Send widget.create (INFO) from ``acme-api:<host>``; never raises."""
-    return base.emit_notification(
+    return sending.emit_notification(
         context,
         WidgetNotification,
         level=fields.NotificationLevel.INFO,

@@ -14,7 +14,7 @@ import re
 from oslo_config import cfg
 
 from faultwrap import conf as fw_conf
-from faultwrap.emitters import legacy
+from faultwrap import notifier as fw_notifier
 from faultwrap.emitters.values import to_naive_utc, utcnow
 
 _PERIOD_RE = re.compile(fw_conf.AUDIT_PERIOD_PATTERN)
@@ -55,7 +55,7 @@ def last_completed_audit_period(
     naive UTC; an aware ``before`` is converted to UTC first.
     """
     if unit is None:
-        unit = legacy.legacy_conf(conf).notifications.instance_usage_audit_period
+        unit = fw_notifier.get_core(conf).settings.instance_usage_audit_period
     unit, offset = parse_audit_period(unit)
     now = utcnow() if before is None else to_naive_utc(before)
     if now is None:

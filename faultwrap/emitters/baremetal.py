@@ -14,34 +14,15 @@ from typing import Any
 
 from oslo_config import cfg
 
-from faultwrap.objects import baremetal, base
-from faultwrap.objects.fields import NotificationLevel, NotificationStatus
+from faultwrap import notifier as fw_notifier
+from faultwrap.emitters import families
+from faultwrap.objects import base
+from faultwrap.objects.fields import NotificationStatus
+
+FAMILY = families.BAREMETAL_NODE
 
 #: The service in the publisher id ``ironic-conductor.<host>`` (Ironic's form).
-SERVICE = "ironic-conductor"
-
-
-def _emit(
-    context: Any,
-    notification_cls: type[base.NotificationBase],
-    level: str,
-    action: str,
-    status: str,
-    node: Any,
-    extra: dict[str, Any],
-    conf: cfg.ConfigOpts | None,
-    host: str | None,
-) -> bool:
-    return base.emit_notification(
-        context,
-        notification_cls,
-        level=level,
-        event_type={"service": "baremetal", "object": "node", "action": action, "status": status},
-        publisher={"service": SERVICE, "host": base.publisher_host(None, host, conf)},
-        sources={"node": node},
-        extra=extra,
-        conf=conf,
-    )
+SERVICE = FAMILY.binary
 
 
 def emit_power_set(
@@ -53,10 +34,10 @@ def emit_power_set(
     host: str | None = None,
 ) -> bool:
     """``baremetal.node.power_set.<status>``: INFO, or ERROR for status ``error``."""
-    level = NotificationLevel.ERROR if status == NotificationStatus.ERROR else NotificationLevel.INFO
-    cls = baremetal.NodeSetPowerStateNotification
-    extra = {"to_power": to_power}
-    return _emit(context, cls, level, "power_set", status, node, extra, conf, host)
+    return families.emit(
+        FAMILY, context, "power_set", node, status=status, extra={"to_power": to_power},
+        conf=conf, host=host,
+    )
 
 
 def emit_power_state_corrected(
@@ -67,11 +48,9 @@ def emit_power_state_corrected(
     host: str | None = None,
 ) -> bool:
     """``baremetal.node.power_state_corrected.success`` (INFO); ``node`` already corrected."""
-    cls = baremetal.NodeCorrectedPowerStateNotification
-    extra = {"from_power": from_power}
-    return _emit(
-        context, cls, NotificationLevel.INFO, "power_state_corrected",
-        NotificationStatus.SUCCESS, node, extra, conf, host,
+    return families.emit(
+        FAMILY, context, "power_state_corrected", node, status=NotificationStatus.SUCCESS,
+        extra={"from_power": from_power}, conf=conf, host=host,
     )
 
 
@@ -86,14 +65,18 @@ def notify_power_state_change(
 
     Returns the event type handed to delivery, or None when nothing was sent.
     """
-    if before is None or after is None or not base.should_build(conf, NotificationLevel.INFO):
+    if before is None or after is None:
+        return None
+    if not fw_notifier.get_core(conf).get_versioned_notifier().admits(FAMILY.level(None)):
         return None
     try:
-        if not base.changed_fields(before, after, ("power_state",)):
+        if not families.changed_fields(before, after, ("power_state",)):
             return None
         from_power = base.read_source(before, "power_state") or None
-    except Exception as exc:  # noqa: BLE001 - report_error raises (strict) or logs
-        base.report_error("baremetal.node.power_state_corrected.success", exc, conf)
+    except Exception as exc:  # noqa: BLE001 - the funnel counts and logs (or raises, strict)
+        fw_notifier.get_core(conf).report_failure(
+            "baremetal.node.power_state_corrected.success", exc
+        )
         return None
     if emit_power_state_corrected(context, after, from_power, conf, host):
         return "baremetal.node.power_state_corrected.success"

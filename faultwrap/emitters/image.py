@@ -21,15 +21,13 @@ Read from the caller's image (dict or object): ``image_id`` (else ``id``), ``nam
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from oslo_config import cfg
 
+from faultwrap import envelope, scrub
 from faultwrap import notifier as fw_notifier
-from faultwrap import scrub
 from faultwrap.emitters import legacy
 from faultwrap.emitters.values import (
     as_int,
@@ -40,8 +38,6 @@ from faultwrap.emitters.values import (
     timestamp,
     utcnow,
 )
-
-LOG = logging.getLogger(__name__)
 
 PUBLISHER_SERVICE = "image"
 
@@ -132,21 +128,19 @@ def _emit(
     conf: cfg.ConfigOpts | None,
     host: str | None,
 ) -> bool:
-    try:
-        notifier = _image_notifier(conf, host)
-    except Exception as exc:  # noqa: BLE001 - a notification never fails the caller
-        legacy.log_failure(event_type, exc)
-        return False
-    return legacy.emit(notifier, context, event_type, priority, build)
+    return legacy.emit(_image_notifier(conf, host), context, event_type, priority, build)
 
 
-def _known(event_type: str, allowed: Iterable[str]) -> bool:
-    """Is ``event_type`` one this function sends? Logs (or, strict, raises) if not."""
+def _known(event_type: str, allowed: Iterable[str], conf: cfg.ConfigOpts | None) -> bool:
+    """Is ``event_type`` one this function sends? If not, the funnel counts and logs
+    the caller's mistake (strict mode raises)."""
     if event_type in allowed:
         return True
     legacy.check_event_type(event_type)  # raises in strict mode for unlisted types
-    LOG.error("faultwrap: %r cannot be sent by this function (expected one of %s)",
-              event_type, ", ".join(allowed))
+    fw_notifier.get_core(conf).report_failure(str(event_type), ValueError(
+        f"{event_type!r} cannot be sent by this function (expected one of "
+        f"{', '.join(allowed)})"
+    ))
     return False
 
 
@@ -167,7 +161,7 @@ def notify_image(
     ``image.upload`` add ``os_glance_importing_to_stores`` and
     ``os_glance_failed_import`` as lists; ``backend`` adds ``backend`` (multi-store).
     """
-    if not _known(event_type, IMAGE_METADATA_EVENTS):
+    if not _known(event_type, IMAGE_METADATA_EVENTS, conf):
         return False
 
     def build() -> dict[str, Any]:
@@ -220,11 +214,12 @@ def notify_message(
     """
     wire_priority = MESSAGE_PRIORITIES.get(str(priority).lower())
     allowed = legacy.IMAGE_EVENT_TYPES | legacy.TASK_EVENT_TYPES
-    if not _known(event_type, sorted(allowed)):
+    if not _known(event_type, sorted(allowed), conf):
         return False
     if wire_priority is None:
-        LOG.error("faultwrap: %s message notification with priority %r not sent "
-                  "(warn or error only)", event_type, priority)
+        fw_notifier.get_core(conf).report_failure(event_type, ValueError(
+            f"priority {priority!r} for a message notification (warn or error only)"
+        ))
         return False
     return _emit(context, event_type, wire_priority, lambda: scrub.mask_text(message), conf,
                  host)
@@ -235,7 +230,7 @@ def notify_message(
 
 def _receiver(context: Any) -> tuple[Any, Any]:
     # The caller's context as given (dict or object); None means the current one.
-    source = context if context is not None else fw_notifier.resolve_context(None)
+    source = context if context is not None else envelope.resolve_context(None)
     return (
         first_field(source, ("project_id", "tenant")),
         first_field(source, ("user_id", "user")),
@@ -281,93 +276,6 @@ def notify_image_send(
         context, "image.send", priority,
         lambda: image_send_payload(context, image, bytes_sent, destination_ip), conf, host,
     )  # fmt: skip
-
-
-def _chunk_length(chunk: Any) -> int:
-    try:
-        return len(chunk)
-    except TypeError:
-        return 0
-
-
-class ImageSendIterator:
-    """A WSGI response body that sends ``image.send`` once the transfer is over.
-
-    Wrap the image data iterable and return this as the response body. The
-    notification goes out exactly once: when the data is exhausted (INFO if the
-    size matches), when iterating the data raises, or when the server calls
-    ``close()`` before the end (client gone: ERROR with the bytes really sent). A
-    chunk counts as sent once the server asks for the next one or the data ends,
-    i.e. once it was written; ``close()`` of the wrapped body is always called.
-    Glance sent nothing when the client went away; its cache path added
-    ``destination_ip`` and its API path did not; here both are always there.
-    """
-
-    def __init__(
-        self,
-        body: Iterable[bytes],
-        context: Any,
-        image: Any,
-        *,
-        expected_size: int | None = None,
-        destination_ip: str | None = None,
-        conf: cfg.ConfigOpts | None = None,
-        host: str | None = None,
-    ) -> None:
-        self._body = body
-        self._iterator: Iterator[bytes] | None = None
-        self._context = context
-        self._image = image
-        self._expected_size = expected_size
-        self._destination_ip = destination_ip
-        self._conf = conf
-        self._host = host
-        self._pending = 0
-        self._lock = threading.Lock()
-        self._notified = False
-        self.bytes_sent = 0
-
-    def __iter__(self) -> ImageSendIterator:
-        return self
-
-    def __next__(self) -> bytes:
-        self.bytes_sent += self._pending
-        self._pending = 0
-        try:
-            if self._iterator is None:
-                self._iterator = iter(self._body)
-            chunk = next(self._iterator)
-        except StopIteration:
-            self._notify(complete=True)
-            raise
-        except BaseException:
-            self._notify(complete=False)
-            raise
-        self._pending = _chunk_length(chunk)
-        return chunk
-
-    def close(self) -> None:
-        """PEP 3333 close(): report a transfer cut short, then close the wrapped body."""
-        try:
-            self._notify(complete=False)
-        finally:
-            close = getattr(self._body, "close", None)
-            if callable(close):
-                close()
-
-    def _notify(self, complete: bool) -> None:
-        with self._lock:
-            if self._notified:
-                return
-            self._notified = True
-        if complete:
-            self.bytes_sent += self._pending
-            self._pending = 0
-        notify_image_send(
-            self._context, self._image, self.bytes_sent,
-            expected_size=self._expected_size, destination_ip=self._destination_ip,
-            complete=complete, conf=self._conf, host=self._host,
-        )  # fmt: skip
 
 
 # -- task.* ----------------------------------------------------------------------------
@@ -417,7 +325,16 @@ def notify_task(
     Call when the executor picks the task up (run), when it is handed to the
     executor (processing), when it succeeded (success) or failed (failure).
     """
-    if not _known(event_type, TASK_EVENTS):
+    if not _known(event_type, TASK_EVENTS, conf):
         return False
     return _emit(context, event_type, "info", lambda: task_payload(event_type, task), conf,
                  host)
+
+
+def __getattr__(name: str) -> Any:
+    """``ImageSendIterator`` lives in ``image_send`` (it imports this module)."""
+    if name == "ImageSendIterator":
+        from faultwrap.emitters.image_send import ImageSendIterator
+
+        return ImageSendIterator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,8 +24,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from oslo_config import cfg
-
+from faultwrap import notifier as fw_notifier
 from faultwrap import scrub
 from faultwrap.emitters.values import (
     MISSING,
@@ -181,10 +180,7 @@ def image_ref_url(image_ref: Any, image_service_url: str | None = None) -> str:
 def configured_image_service_url(conf: Any) -> str | None:
     """``[notifications] image_service_url``, or None when unset or unreadable (an
     emitter never fails on it: image_ref_url is then the bare id)."""
-    try:
-        value = conf.notifications.image_service_url
-    except (cfg.NoSuchOptError, cfg.NoSuchGroupError, AttributeError):
-        return None
+    value = fw_notifier.get_core(conf).settings.image_service_url
     return value if isinstance(value, str) and value.strip() else None
 
 

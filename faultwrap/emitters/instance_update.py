@@ -58,8 +58,8 @@ def send_update(
     a notification was handed to delivery.
     """
     try:
-        conf = legacy.legacy_conf(conf)
-        mode = conf.notifications.notify_on_state_change
+        settings = fw_notifier.get_core(conf).settings
+        mode = settings.notify_on_state_change
         if not mode:
             return False
         old_vm, new_vm = field(old_instance, "vm_state"), field(new_instance, "vm_state")
@@ -69,12 +69,12 @@ def send_update(
         renamed = MISSING not in (old_name, new_name) and old_name != new_name
         if _is_transition(mode, old_vm, new_vm, old_task, new_task):
             states = (old_vm, new_vm, old_task, new_task)
-        elif renamed or conf.notifications.notify_on_unchanged_state:
+        elif renamed or settings.notify_on_unchanged_state:
             states = (None, None, None, None)  # the current states on both sides
         else:
             return False
     except Exception as exc:  # noqa: BLE001 - a notification never fails the save
-        legacy.log_failure(EVENT_TYPE, exc)
+        fw_notifier.get_core(conf).report_failure(EVENT_TYPE, exc)
         return False
     return _send(
         context, new_instance, mode, states, service, host, conf,
@@ -103,8 +103,7 @@ def send_update_with_states(
     "None(None) => building".
     """
     try:
-        conf = legacy.legacy_conf(conf)
-        mode = conf.notifications.notify_on_state_change
+        mode = fw_notifier.get_core(conf).settings.notify_on_state_change
         if not mode:
             return False
         if verify_states and not _is_transition(
@@ -112,7 +111,7 @@ def send_update_with_states(
         ):
             return False
     except Exception as exc:  # noqa: BLE001 - a notification never fails the save
-        legacy.log_failure(EVENT_TYPE, exc)
+        fw_notifier.get_core(conf).report_failure(EVENT_TYPE, exc)
         return False
     states = (old_vm_state, new_vm_state, old_task_state, new_task_state)
     return _send(context, instance, mode, states, service, host, conf)
@@ -131,12 +130,7 @@ def _send(
     def build() -> dict[str, Any]:
         return update_payload(instance, mode, states, old_display_name, conf=conf)
 
-    try:
-        notifier = fw_notifier.get_notifier(service, host, conf=conf)
-    except Exception as exc:  # noqa: BLE001 - a notification never fails the save
-        legacy.log_failure(EVENT_TYPE, exc)
-        return False
-    return legacy.emit(notifier, context, EVENT_TYPE, "info", build)
+    return legacy.emit(fw_notifier.get_notifier(service, host, conf=conf), context, EVENT_TYPE, "info", build)
 
 
 def update_payload(

@@ -79,7 +79,7 @@ def _notifier_conf(notifier: Any, conf: cfg.ConfigOpts | None) -> Any:
     """``conf``, else the configuration of the faultwrap notifier given, else cfg.CONF."""
     if conf is None and notifier is not None:
         conf = getattr(getattr(notifier, "core", None), "conf", None)
-    return legacy.legacy_conf(conf)
+    return conf
 
 
 def _usage_notifier(notifier: Any, conf: cfg.ConfigOpts | None) -> Any:
@@ -121,12 +121,7 @@ def notify_about_instance_usage(
             payload.update(fault_payload(fault))
         return payload
 
-    try:
-        usage_notifier = _usage_notifier(notifier, conf)
-    except Exception as exc:  # noqa: BLE001 - never fails the reported operation
-        legacy.log_failure(event_type, exc)
-        return False
-    return legacy.emit(usage_notifier, context, event_type, priority, build)
+    return legacy.emit(_usage_notifier(notifier, conf), context, event_type, priority, build)
 
 
 def notify_usage_exists(
@@ -149,7 +144,7 @@ def notify_usage_exists(
         conf = _notifier_conf(notifier, conf)
         begin, end = audit_period_bounds(current_period=current_period, conf=conf)
     except Exception as exc:  # noqa: BLE001 - never fails the audit task
-        legacy.log_failure("compute.instance.exists", exc)
+        fw_notifier.get_core(conf).report_failure("compute.instance.exists", exc)
         return False
     extra: dict[str, Any] = {
         "audit_period_beginning": timestamp(EXISTS, "audit_period_beginning", begin),

@@ -1,25 +1,21 @@
-"""The funnel of every legacy (unversioned) emitter: whitelist, filters, safe send.
+"""The legacy (unversioned) event types faultwrap sends, and the emitters' way into
+the funnel.
 
 Legacy consumers match on exact event type strings, so a typo is a silent outage for
 them. Every legacy event faultwrap may send is listed here; an unknown one logs a
-warning (once per type) in production and fails under :func:`strict_event_types`,
-which tests turn on, like Nova's ``LegacyValidatingNotifier.fatal``.
+warning (once per type) in production and fails in strict mode
+(:func:`strict_event_types`), which tests turn on, like Nova's
+``LegacyValidatingNotifier.fatal``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import re
-import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from oslo_config import cfg
-
-from faultwrap import conf as fw_conf
+from faultwrap import failures, settings
 from faultwrap import notifier as fw_notifier
-from faultwrap import scrub
 from faultwrap.emitters.values import legacy_primitive
 
 LOG = logging.getLogger(__name__)
@@ -93,19 +89,11 @@ LEGACY_EVENT_TYPES = (
     COMPUTE_INSTANCE_EVENT_TYPES | IMAGE_EVENT_TYPES | TASK_EVENT_TYPES | {"api.fault"}
 )
 
-_strict = False
-_warned: set[str] = set()
+#: Strict mode is the one of ``faultwrap.failures`` (it also raises build failures).
+strict_event_types = failures.strict
 
-
-@contextlib.contextmanager
-def strict_event_types() -> Iterator[None]:
-    """Within this block an unlisted legacy event type raises AssertionError (tests)."""
-    global _strict
-    previous, _strict = _strict, True
-    try:
-        yield
-    finally:
-        _strict = previous
+#: An unlisted event type is logged once per type, for ever.
+_UNLISTED = failures.Throttle(interval=None)
 
 
 def check_event_type(event_type: Any) -> bool:
@@ -114,109 +102,17 @@ def check_event_type(event_type: Any) -> bool:
     if isinstance(event_type, str) and event_type in LEGACY_EVENT_TYPES:
         return True
     message = f"{event_type!r} is not a whitelisted legacy notification event type"
-    if _strict:
+    if failures.is_strict():
         raise AssertionError(message)
-    key = repr(event_type)
-    if key not in _warned:
-        _warned.add(key)
+    if _UNLISTED.ready(repr(event_type)):
         LOG.warning("faultwrap: %s; consumers matching exact names will miss it", message)
     return False
 
 
-def legacy_conf(conf: Any = None) -> Any:
-    """``conf`` (default ``cfg.CONF``) with faultwrap's options registered.
-
-    Registering costs ~80 us even when already done, too much for a call made on every
-    instance save; a membership test (no option value read) skips it after the first.
-    """
-    conf = cfg.CONF if conf is None else conf
-    if not ("notifications" in conf and _LAST_LEGACY_OPT in conf.notifications):
-        fw_conf.register_opts(conf)
-    return conf
-
-
-#: Registered together with every other faultwrap option (``fw_conf.register_opts``).
-_LAST_LEGACY_OPT = fw_conf.legacy_emitter_opts[-1].dest
-
-
-# -- disabled_notifications ----------------------------------------------------------
-
-#: One ``disabled_notifications`` entry (the option's own pattern).
-DISABLED_ENTRY_PATTERN = fw_conf.DISABLED_ENTRY_PATTERN
-_DISABLED_ENTRY_RE = re.compile(DISABLED_ENTRY_PATTERN)
-
-
 def is_disabled(event_type: str, entries: Sequence[str]) -> bool:
-    """Does one of ``entries`` switch ``event_type`` off?
-
-    An entry matches its exact event type and, as a group, every event type that
-    continues it after a dot: ``image`` and ``image.*`` match ``image.create`` and
-    ``image.member.create``; ``image.member`` matches ``image.member.create`` but not
-    ``image.create``; ``image.cre`` matches nothing but itself.
-    """
-    for entry in entries or ():
-        if not isinstance(entry, str) or not _DISABLED_ENTRY_RE.match(entry):
-            continue
-        group = entry.removesuffix(".*")
-        if event_type == group or event_type.startswith(group + "."):
-            return True
-    return False
-
-
-def _disabled_entries(notifier: Any) -> Sequence[str]:
-    """The notifier's ``disabled_notifications``; none when unreadable (a bad value).
-
-    With a bad value nothing is disabled here, so the notifier core, which knows the
-    configuration is unusable, drops and counts the notification instead.
-    """
-    conf = getattr(getattr(notifier, "core", None), "conf", None)
-    if conf is None:
-        return ()
-    try:
-        return conf.notifications.disabled_notifications or ()
-    except Exception:  # noqa: BLE001 - ConfigFileValueError; the core reports it
-        return ()
-
-
-def _logged(event_type: str, build: Callable[[], Any]) -> Callable[[], Any]:
-    """``build`` in the legacy timestamp format, its failure logged by :func:`log_failure`.
-
-    The exception still propagates, so that the notifier core drops and counts it.
-    """
-
-    def payload() -> Any:
-        try:
-            return legacy_primitive(build())
-        except Exception as exc:
-            log_failure(event_type, exc)
-            raise
-
-    return payload
-
-
-# -- the funnel ------------------------------------------------------------------------
-
-
-def log_failure(event_type: str, exc: BaseException) -> None:
-    """Log a build or send failure without the exception's possibly secret details.
-
-    "Not found" errors (the object vanished mid-operation, Nova's InstanceNotFound)
-    are expected and go to debug; the rest to error, with the class, the masked
-    message and where it was raised, but no traceback text.
-    """
-    where = ""
-    frames = traceback.extract_tb(exc.__traceback__)
-    if frames:
-        where = f" at {frames[-1].filename}:{frames[-1].lineno}"
-    level = logging.DEBUG if type(exc).__name__.endswith("NotFound") else logging.ERROR
-    LOG.log(
-        level,
-        "faultwrap: %s notification not sent: %s: %s%s",
-        event_type,
-        type(exc).__name__,
-        scrub.mask_text(exc, limit=255),
-        where,
-    )
+    """Does one of ``entries`` switch ``event_type`` off? (``disabled_notifications``;
+    the funnel uses the matcher its settings compiled once.)"""
+    return settings.disabled_matcher(entries)(event_type)
 
 
 def emit(
@@ -228,24 +124,22 @@ def emit(
 ) -> bool:
     """Send one legacy notification; True if it was handed to delivery.
 
-    In order: the whitelist check, ``disabled_notifications``, then faultwrap's
-    notifier decides (driver, format, level, an unusable configuration: counted as
-    ``config_invalid``) and calls ``build`` only if it will send; a payload that
-    cannot be built is logged here and counted as ``build_failed`` by the core.
-    Nothing raises to the caller, except the whitelist's AssertionError in strict mode.
+    The whitelist check, then faultwrap's funnel decides (driver, format, level,
+    ``disabled_notifications``, an unusable configuration) and calls ``build`` only
+    if it will send, in the legacy timestamp format; it counts and logs a failure.
+    Nothing raises to the caller, except in strict mode.
     """
     check_event_type(event_type)
+    if isinstance(notifier, fw_notifier.Notifier):
+        return notifier.notify(ctxt, event_type, lambda: legacy_primitive(build()), priority)
+    # Another notifier with oslo.messaging's methods (info, warn, error): its own
+    # switches decide; a failure is logged once here, since no funnel sees it.
     try:
-        if is_disabled(event_type, _disabled_entries(notifier)):
-            return False
-        if isinstance(notifier, fw_notifier.Notifier):
-            return notifier.notify(ctxt, event_type, _logged(event_type, build), priority)
-        # Another notifier with oslo.messaging's methods (info, warn, error).
         is_enabled = getattr(notifier, "is_enabled", None)
         if is_enabled is not None and not is_enabled(priority):
             return False
         getattr(notifier, priority)(ctxt, event_type, legacy_primitive(build()))
         return True
     except Exception as exc:  # noqa: BLE001 - logged; the caller's work goes on
-        log_failure(event_type, exc)
+        failures.report_build_failure(event_type, exc)
         return False

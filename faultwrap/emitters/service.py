@@ -1,7 +1,8 @@
 """Versioned service.create / service.update / service.delete from a before/after pair.
 
 Sources are Nova Service objects, ORM rows, plain dicts: anything with the
-ServiceStatusPayload field names as keys or attributes.
+ServiceStatusPayload field names as keys or attributes. The family is a row of
+``families``; these are its names.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from typing import Any
 
 from oslo_config import cfg
 
-from faultwrap.objects import base, service
-from faultwrap.objects.fields import NotificationLevel
+from faultwrap.emitters import families
 
-LEVEL = NotificationLevel.INFO
+FAMILY = families.SERVICE
+LEVEL = FAMILY.level(None)
 
 
 def emit(
@@ -27,21 +28,7 @@ def emit(
 
     ``host`` (else ``[notifications] host``) is used only when the service has none.
     """
-    if not base.should_build(conf, LEVEL):
-        return False
-    publisher = {
-        "binary": base.peek_source(svc, "binary") or None,
-        "host": base.publisher_host(svc, host, conf),
-    }
-    return base.emit_notification(
-        context,
-        service.ServiceStatusNotification,
-        level=LEVEL,
-        event_type={"object": "service", "action": action},
-        publisher=publisher,
-        sources={"service": svc},
-        conf=conf,
-    )
+    return families.emit(FAMILY, context, action, svc, conf=conf, host=host)
 
 
 def notify_change(
@@ -51,17 +38,9 @@ def notify_change(
     conf: cfg.ConfigOpts | None = None,
     host: str | None = None,
 ) -> str | None:
-    """create (no ``before``), delete (no ``after``) or update if a watched field changed.
-
-    Returns the event type handed to delivery, or None when nothing was sent. Watched:
-    ``service.WATCHED_FIELDS``; heartbeats alone never send an update.
-    """
-    return base.notify_lifecycle(
-        "service",
-        before,
-        after,
-        service.WATCHED_FIELDS,
-        lambda action, source: emit(context, action, source, conf, host),
-        conf,
-        LEVEL,
+    """create, delete, or update if a watched field (``service.WATCHED_FIELDS``)
+    changed; the event type handed to delivery, or None."""
+    return families.notify_change(
+        FAMILY, context, before, after,
+        lambda action, source: emit(context, action, source, conf, host), conf,
     )

@@ -1,8 +1,8 @@
 """Reading the caller's objects and formatting values for legacy payloads.
 
 The legacy emitters take the caller's own objects (Nova-like instances, Glance-like
-images and tasks): plain dicts or anything with attributes. ``field`` reads both and
-never raises, because a notification must not fail the operation it describes.
+images and tasks): plain dicts or anything with attributes, read with
+``faultwrap.sources.field``, which never raises.
 :data:`LEGACY_TIMESTAMPS` is the one table of how each legacy payload time is written:
 per family and field, exactly as Nova's and Glance's code write it (their documents
 differ in places; the code is what consumers parse).
@@ -11,61 +11,23 @@ differ in places; the code is what consumers parse).
 from __future__ import annotations
 
 import datetime
-import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from oslo_utils import timeutils
 
-from faultwrap import scrub
+from faultwrap import scrub, sources
 
-LOG = logging.getLogger(__name__)
-
-
-class _Missing:
-    """Marker for "the object has no such key or attribute" (falsy)."""
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-MISSING: Any = _Missing()
+#: The one "absent" marker and the readers, shared with the versioned payloads.
+MISSING = sources.MISSING
+field = sources.field
+first_field = sources.first_field
 
 #: ``nova.utils.strtime`` and oslo.messaging's serializer for any datetime in a payload
 #: (``jsonutils.to_primitive``): what ``timeutils.parse_strtime`` reads by default.
 NOVA_STRTIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"
 #: Glance's ``glance.common.timeutils.isotime`` for a UTC time, without subseconds.
 GLANCE_ISOTIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def field(obj: Any, name: str, default: Any = None) -> Any:
-    """``obj[name]`` for mappings, ``obj.name`` otherwise; ``default`` when absent.
-
-    Errors from lazy-loading objects (Nova raises NotImplementedError for an unset
-    field, ORMs raise on detached rows) count as absent rather than propagate.
-    """
-    if obj is None:
-        return default
-    try:
-        if isinstance(obj, Mapping):
-            return obj.get(name, default)
-        return getattr(obj, name, default)
-    except Exception as exc:  # noqa: BLE001 - lazy loaders raise anything; absent
-        LOG.debug("faultwrap: could not read %r from %s: %s", name, type(obj).__name__,
-                  type(exc).__name__)
-        return default
-
-
-def first_field(obj: Any, names: Iterable[str], default: Any = None) -> Any:
-    """The first of ``names`` that ``obj`` has (and is not None)."""
-    for name in names:
-        value = field(obj, name, MISSING)
-        if value is not MISSING and value is not None:
-            return value
-    return default
 
 
 def as_mapping(value: Any) -> dict:

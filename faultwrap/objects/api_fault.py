@@ -7,19 +7,19 @@ turn one fault into two.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from oslo_config import cfg
 
 from faultwrap import notifier as fw_notifier
-from faultwrap.objects import base, fields
-
-LOG = logging.getLogger(__name__)
+from faultwrap.objects import base, fields, sending
 
 #: The binary in the publisher id ``faultwrap-api:<host>``.
 BINARY = "faultwrap-api"
+
+#: ``api.fault``: no service part, no status.
+EVENT_TYPE = {"object": "api", "action": "fault"}
 
 #: The keys of the mapping ``emit`` takes, which are also the payload's fields.
 FAULT_KEYS = (
@@ -74,29 +74,22 @@ def emit(
     fault: Mapping[str, Any],
     conf: cfg.ConfigOpts | None = None,
     host: str | None = None,
-) -> None:
-    """Send ``api.fault`` (ERROR) for one fault, if versioned output is on.
+) -> bool:
+    """Send ``api.fault`` (ERROR) for one fault, if versioned output is on; True if it
+    was handed to delivery.
 
     ``fault`` has the keys in ``FAULT_KEYS``; missing optional keys become null.
     ``notify_api_faults`` is the caller's switch, not read here: FaultWrapper takes it
-    from its filter's local options as well as from the config. Never raises, except
-    in strict mode (tests).
+    from its filter's local options as well as from the config. The funnel decides
+    and builds; nothing is built when it would not be sent. Never raises, except in
+    strict mode (tests).
     """
-    try:
-        core = fw_notifier.get_core(conf)
-        if not base.should_build(conf, fields.NotificationLevel.ERROR):
-            return
-        publisher = base.NotificationPublisher(binary=BINARY, host=host or core.host())
-        event_type = base.EventType(object="api", action="fault")
-    except Exception as exc:  # noqa: BLE001 - report_error raises (strict) or logs
-        base.report_error("api.fault", exc, conf)
-        return
-    base.emit_notification(
+    return sending.emit_notification(
         context,
         ApiFaultNotification,
         level=fields.NotificationLevel.ERROR,
-        event_type=event_type,
-        publisher=publisher,
+        event_type=EVENT_TYPE,
+        publisher={"binary": BINARY, "host": host or fw_notifier.get_core(conf).host()},
         sources={"fault": fault},
         conf=conf,
     )

@@ -20,8 +20,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from oslo_config import cfg
-
 from faultwrap.emitters.values import mask_secrets
 from faultwrap.objects import base, fields
 
@@ -117,16 +115,14 @@ class NodePayload(base.NotificationPayloadBase):
 
     fields: ClassVar[dict] = dict(NODE_FIELDS)
 
-    def populate_schema(self, conf: cfg.ConfigOpts | None = None, **sources: Any) -> bool:
+    def fill(self, sources: Mapping[str, Any]) -> None:
         """SCHEMA, then the trait names and the masked dicts, as the node reads them."""
-        if not super().populate_schema(conf, **sources):
-            return False
+        super().fill(sources)
         self.assign("traits", trait_names(base.read_source(sources["node"], "traits")),
                     "node.traits")
         for name in MASKED_FIELDS:
             self.assign(name, mask_secrets(getattr(self, name)), f"node.{name}")
         self.obj_reset_changes(recursive=True)
-        return True
 
 
 @base.FaultwrapObjectRegistry.register

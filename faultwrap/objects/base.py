@@ -8,42 +8,28 @@ threshold and non-blocking delivery are the core's.
 
 Errors while building or emitting are logged with the event type and never reach the
 caller (Ironic's pattern: a notification must not break the operation it reports),
-except in strict mode, which tests switch on to see the error itself: see ``STRICT``.
+except in strict mode, which tests switch on to see the error itself: see ``strict``.
 """
 
 from __future__ import annotations
 
 import collections
-import contextlib
-import logging
-import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from oslo_config import cfg
 from oslo_versionedobjects import base as ovo_base
-from oslo_versionedobjects import exception as ovo_exception
 
+from faultwrap import envelope, failures, sources
 from faultwrap import notifier as fw_notifier
-from faultwrap.objects import fields
+from faultwrap.objects import fields, ovo
 
-LOG = logging.getLogger(__name__)
+#: Strict mode (one for legacy and versioned): ``faultwrap.failures.strict``.
+strict = failures.strict
 
-#: Strict mode: errors while building or emitting are raised instead of logged. Off in
-#: production; tests switch it on with ``strict()`` (or a downstream test suite with
-#: FAULTWRAP_STRICT_NOTIFICATIONS=1) so that a broken notification fails the test.
-STRICT = os.environ.get("FAULTWRAP_STRICT_NOTIFICATIONS") == "1"
-
-
-@contextlib.contextmanager
-def strict(enabled: bool = True) -> Iterator[None]:
-    """Raise notification errors instead of logging them, for the ``with`` block."""
-    global STRICT
-    previous, STRICT = STRICT, enabled
-    try:
-        yield
-    finally:
-        STRICT = previous
+#: The "absent" marker and the exact reader, shared with the legacy payloads.
+MISSING = sources.MISSING
+read_source = sources.read
 
 
 class NotificationError(Exception):
@@ -58,167 +44,18 @@ class NotificationPayloadError(NotificationError):
     """``emit`` was given a payload that is not ready to be sent."""
 
 
-def report_error(
-    event_type: str, exc: BaseException, conf: cfg.ConfigOpts | None = None
-) -> None:
-    """Count the lost notification; then raise ``exc`` in strict mode, else log it with
-    the event type.
-
-    Counted as ``build_failed`` in the notifier's stats (every notification not
-    delivered is counted), unless versioned output is off anyway. Expected errors (bad
-    schema, bad values) are a WARNING with the message only; any other exception gets
-    a traceback. Payload values are never logged.
-    """
-    _count_build_failure(conf)
-    if STRICT:
-        raise exc
-    expected = (NotificationError, ValueError, TypeError, ovo_exception.VersionedObjectsException)
-    if isinstance(exc, expected):
-        LOG.warning(
-            "faultwrap: %s notification not sent: %s: %s", event_type, type(exc).__name__, exc
-        )
-    else:
-        LOG.error("faultwrap: %s notification not sent", event_type, exc_info=exc)
-
-
-def _count_build_failure(conf: cfg.ConfigOpts | None) -> None:
-    try:
-        if versioned_enabled(conf):
-            fw_notifier.get_core(conf).count_build_failure()
-    except Exception:  # counting must not turn one error into two
-        LOG.debug("faultwrap: could not count a versioned build failure", exc_info=True)
-
-
 def versioned_enabled(conf: cfg.ConfigOpts | None = None, level: str | None = None) -> bool:
     """Would a versioned notification (of ``level``, if given) be sent at all?
 
     False for the ``[]``/``noop`` drivers, for ``notification_format = unversioned``,
     for levels under ``notification_level`` and for a configuration with a bad value
-    (see ``faultwrap.notifier.init``). Cheap and without side effects.
+    (see ``faultwrap.notifier.init``). Settings look-ups only.
     """
     core = fw_notifier.get_core(conf)
-    if core.config_error is not None:
+    settings = core.settings
+    if settings.config_error is not None or not (settings.sending and settings.versioned):
         return False
-    if not (core.drivers_enabled() and core.format_enabled(True)):
-        return False
-    return level is None or core.level_enabled(level)
-
-
-def should_build(conf: cfg.ConfigOpts | None = None, level: str | None = None) -> bool:
-    """``versioned_enabled`` for the paths about to build a notification.
-
-    A configuration with a bad value turns every notification into a drop: it is
-    counted here (``config_invalid``), before any source is read. Each emit path
-    asks once, at its first step, so each lost notification is counted once.
-    """
-    core = fw_notifier.get_core(conf)
-    if core.config_error is not None:
-        core.count_config_drop()
-        return False
-    return versioned_enabled(conf, level)
-
-
-# -- sources ---------------------------------------------------------------------------
-
-class _Missing:
-    """What ``read_source`` returns for a field its source does not have (falsy)."""
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-MISSING: Any = _Missing()
-
-
-def read_source(source: Any, name: str) -> Any:
-    """``source[name]`` for mappings, ``source.name`` otherwise; ``MISSING`` if absent.
-
-    Missing means: no such key or attribute, or a versioned object that cannot load it
-    (oslo raises NotImplementedError for an unset, non-lazy-loadable field).
-    """
-    if isinstance(source, Mapping):
-        return source.get(name, MISSING)
-    try:
-        return getattr(source, name)
-    except (AttributeError, NotImplementedError):
-        return MISSING
-
-
-def peek_source(source: Any, name: str) -> Any:
-    """``read_source`` for values that only choose a default (the publisher's host):
-    a read that fails is MISSING here, and ``populate_schema`` reports it under the
-    error guard when it reads the field for the payload."""
-    try:
-        return read_source(source, name)
-    except Exception:  # noqa: BLE001 - reported by populate_schema
-        return MISSING
-
-
-def publisher_host(source: Any, host: str | None, conf: cfg.ConfigOpts | None) -> str:
-    """The publisher's host: the source's own ``host``, else ``host``, else the
-    configured one (``[notifications] host``), in that order, for every family."""
-    own = peek_source(source, "host") if source is not None else MISSING
-    return own or host or fw_notifier.get_core(conf).host()
-
-
-def changed_fields(before: Any, after: Any, names: Iterable[str]) -> set[str]:
-    """The ``names`` whose value differs between two sources (dicts or objects).
-
-    A read or comparison that fails is a NotificationSchemaError naming the field.
-    """
-    changed = set()
-    for name in names:
-        try:
-            differs = bool(read_source(before, name) != read_source(after, name))
-        except Exception as exc:
-            raise NotificationSchemaError(
-                f"comparing {name!r} before and after the change failed ({type(exc).__name__})"
-            ) from exc
-        if differs:
-            changed.add(name)
-    return changed
-
-
-def lifecycle_action(before: Any, after: Any, watched: Iterable[str]) -> str | None:
-    """``create`` (no ``before``), ``delete`` (no ``after``), ``update`` if one of the
-    ``watched`` fields changed, else None: the rule of the create/update/delete families.
-    """
-    if before is None:
-        return None if after is None else "create"
-    if after is None:
-        return "delete"
-    return "update" if changed_fields(before, after, watched) else None
-
-
-def notify_lifecycle(
-    family: str,
-    before: Any,
-    after: Any,
-    watched: Iterable[str],
-    emit: Callable[[str, Any], bool],
-    conf: cfg.ConfigOpts | None = None,
-    level: str = fields.NotificationLevel.INFO,
-) -> str | None:
-    """Send ``<family>.create/update/delete`` by ``lifecycle_action``, through ``emit``.
-
-    ``emit(action, source)`` sends one; the source is ``after``, or ``before`` for a
-    delete. Nothing is read when versioned output (at ``level``) is off. Returns the
-    event type handed to delivery, or None.
-    """
-    if not should_build(conf, level):
-        return None
-    try:
-        action = lifecycle_action(before, after, watched)
-    except Exception as exc:  # noqa: BLE001 - report_error raises (strict) or logs
-        report_error(f"{family}.update", exc, conf)
-        return None
-    if action is None:
-        return None
-    source = before if action == "delete" else after
-    return f"{family}.{action}" if emit(action, source) else None
+    return level is None or core.is_enabled(True, level)
 
 
 # -- the registry -----------------------------------------------------------------------
@@ -237,7 +74,7 @@ class FaultwrapObjectRegistry(ovo_base.VersionedObjectRegistry):
 
     def __new__(cls, *args: Any, **kwargs: Any) -> FaultwrapObjectRegistry:  # noqa: PYI034
         self = object.__new__(cls)
-        self._obj_classes = FaultwrapObjectRegistry._faultwrap_classes
+        ovo.use_class_table(self, FaultwrapObjectRegistry._faultwrap_classes)
         return self
 
 
@@ -275,7 +112,7 @@ class NotificationObject(ovo_base.VersionedObject):
 
     def obj_to_primitive(self, target_version: str | None = None, version_manifest: Any = None) -> dict:
         primitive = super().obj_to_primitive(target_version, version_manifest)
-        primitive.pop(self._obj_primitive_key("changes"), None)
+        primitive.pop(ovo.primitive_key(self, "changes"), None)
         return primitive
 
 
@@ -381,9 +218,18 @@ class NotificationPayloadBase(NotificationObject):
         self.populated = not self.SCHEMA
 
     def populate_schema(self, conf: cfg.ConfigOpts | None = None, **sources: Any) -> bool:
-        """Fill the SCHEMA fields; False (and nothing read) when versioned output is off."""
+        """Fill the SCHEMA fields; False (and nothing read) when versioned output is off.
+
+        For callers that build a notification object themselves; ``emit_notification``
+        fills payloads only once the funnel decided to send.
+        """
         if not versioned_enabled(conf):
             return False
+        self.fill(sources)
+        return True
+
+    def fill(self, sources: Mapping[str, Any]) -> None:
+        """Fill the SCHEMA fields from ``sources``; NotificationSchemaError on a problem."""
         name = type(self).__name__
         for field_name, (source_name, source_field) in self.SCHEMA.items():
             if source_name not in sources:
@@ -408,7 +254,6 @@ class NotificationPayloadBase(NotificationObject):
             self.assign(field_name, value, f"{source_name}.{source_field}")
         self.populated = True
         self.obj_reset_changes(recursive=True)
-        return True
 
     def assign(self, field_name: str, value: Any, origin: str) -> None:
         """Set one field; a bad value is a NotificationSchemaError naming the field.
@@ -423,7 +268,9 @@ class NotificationPayloadBase(NotificationObject):
         try:
             setattr(self, field_name, value)
         except (ValueError, TypeError) as exc:
-            expected = type(field._type).__name__ + (" or None" if field.nullable else "")
+            expected = type(ovo.field_type(field)).__name__ + (
+                " or None" if field.nullable else ""
+            )
             raise NotificationSchemaError(
                 f"{name}.{field_name}: bad value from {origin}: a {type(value).__name__} "
                 f"that is not a valid {expected}"
@@ -467,7 +314,7 @@ class NotificationBase(NotificationObject):
         field = cls.fields.get("payload")
         if field is None:
             raise NotificationError(f"{cls.__name__} has no payload field")
-        return registered_class(field._type._obj_name)
+        return registered_class(ovo.object_name(ovo.field_type(field)))
 
     def event_type_name(self) -> str:
         try:
@@ -476,22 +323,18 @@ class NotificationBase(NotificationObject):
             return f"<{type(self).__name__} without a valid event type>"
 
     def emit(self, context: Any = None, conf: cfg.ConfigOpts | None = None) -> bool:
-        """Send it (True if handed to delivery); never raises outside strict mode."""
-        event_type = self.event_type_name()
-        try:
-            return self._emit(context, conf, event_type)
-        except Exception as exc:  # noqa: BLE001 - report_error raises (strict) or logs
-            report_error(event_type, exc, conf)
-            return False
+        """Send it through the funnel (True if handed to delivery); never raises
+        outside strict mode. Nothing is checked or serialized unless it will be sent."""
+        priority = self.priority if self.obj_attr_is_set("priority") else "info"
+        notifier = fw_notifier.get_core(conf).get_versioned_notifier()
+        return notifier.notify(context, self.event_type_name(), self.addressed, priority)
 
-    def _emit(self, context: Any, conf: cfg.ConfigOpts | None, event_type: str) -> bool:
+    def addressed(self) -> envelope.Addressed:
+        """Publisher id and payload primitive; raises if it is not ready to be sent."""
         for name in ("priority", "event_type", "publisher", "payload"):
             if name not in self.fields or not self.obj_attr_is_set(name):
                 raise NotificationPayloadError(f"{type(self).__name__}.{name} is not set")
         publisher_id = self.publisher.publisher_id(self.PUBLISHER_FORM)
-        if not should_build(conf, self.priority):
-            return False
-        notifier = fw_notifier.get_versioned_notifier(publisher_id, conf=conf)
         payload = self.payload
         if not payload.populated:
             raise NotificationPayloadError(
@@ -503,8 +346,7 @@ class NotificationBase(NotificationObject):
             raise NotificationPayloadError(
                 f"{type(payload).__name__} fields not set: {', '.join(unset)}; nothing was sent"
             )
-        primitive = payload.obj_to_primitive()
-        return notifier.notify(context, event_type, primitive, self.priority)
+        return envelope.Addressed(publisher_id, payload.obj_to_primitive())
 
 
 def notification_sample(
@@ -520,56 +362,6 @@ def notification_sample(
         return cls
 
     return wrap
-
-
-def emit_notification(
-    context: Any,
-    notification_cls: type[NotificationBase],
-    *,
-    level: str,
-    event_type: EventType | Mapping[str, Any],
-    publisher: NotificationPublisher | Mapping[str, Any],
-    sources: Mapping[str, Any],
-    extra: Mapping[str, Any] | None = None,
-    conf: cfg.ConfigOpts | None = None,
-) -> bool:
-    """Build and send one notification, doing no work at all when it would not be sent.
-
-    ``event_type`` and ``publisher`` are objects or the keyword arguments for one
-    (built inside the error guard). ``sources`` feed the payload's SCHEMA, ``extra``
-    sets payload fields outside it. Returns True if the notification was handed to
-    delivery. Never raises outside strict mode: errors are logged with the event type.
-    """
-    name = _event_type_name(notification_cls, event_type)
-    try:
-        if not should_build(conf, level):
-            return False
-        if isinstance(event_type, Mapping):
-            event_type = EventType(**event_type)
-        if isinstance(publisher, Mapping):
-            publisher = NotificationPublisher(**publisher)
-        payload = notification_cls.payload_class()()
-        payload.populate_schema(conf=conf, **sources)
-        for field_name, value in (extra or {}).items():
-            payload.assign(field_name, value, "extra")
-        notification = notification_cls(
-            priority=level, event_type=event_type, publisher=publisher, payload=payload
-        )
-    except Exception as exc:  # noqa: BLE001 - report_error raises (strict) or logs
-        report_error(name, exc, conf)
-        return False
-    return notification.emit(context, conf=conf)
-
-
-def _event_type_name(notification_cls: type, event_type: Any) -> str:
-    """The event type for log lines, even when it is not a valid one."""
-    if isinstance(event_type, Mapping):
-        parts = [event_type.get(k) for k in ("service", "object", "action", "status")]
-        return ".".join(str(part) for part in parts if part)
-    try:
-        return event_type.to_event_type()
-    except Exception:  # noqa: BLE001 - only for the log line
-        return f"<{notification_cls.__name__} without a valid event type>"
 
 
 def notification_classes() -> list[type[NotificationBase]]:

@@ -70,7 +70,8 @@ Routing and switches
   ``versioned_notifications``; the queue is ``<topic>.<priority>``, e.g.
   ``versioned_notifications.info``). With ``unversioned``, or with the
   ``[oslo_messaging_notifications] driver`` empty or ``noop``, payloads are not even
-  built: ``populate_schema`` and ``emit`` return before reading any source.
+  built: the funnel (``faultwrap.notifier.Notifier.notify``) decides before any
+  source is read, from settings resolved once (``faultwrap.settings``).
 * ``[notifications] notification_level`` is a threshold on the levels
   ``debug < info < warning < error < critical``: lower levels are neither built
   nor sent. Unset means no threshold.
@@ -85,16 +86,19 @@ Errors
 ------
 
 A notification must never break the operation it reports (Ironic's rule).
-``NotificationBase.emit``, ``emit_notification`` and every emitter log an error
-with the event type (never the payload) and return ``False`` instead of raising;
-the lost notification is counted as ``build_failed`` in ``faultwrap.notifier.stats()``.
-``populate_schema`` called directly raises ``NotificationSchemaError``, naming the
-payload field, like any constructor; ``emit_notification`` runs it under the guard.
+``NotificationBase.emit``, ``faultwrap.objects.sending.emit_notification`` and
+every emitter return ``False`` instead of raising; the funnel counts the lost
+notification as ``build_failed`` in ``faultwrap.notifier.stats()`` and logs one
+WARNING with the event type and the masked error (never the payload), at most once
+a minute for the same event type and error. ``populate_schema`` called directly
+raises ``NotificationSchemaError``, naming the payload field, like any constructor;
+``emit_notification`` runs it inside the funnel.
 
 *Strict mode* turns the logging into raising, so that a broken notification fails a
-test instead of a log line: ``with faultwrap.objects.base.strict(): ...``, or
-``FAULTWRAP_STRICT_NOTIFICATIONS=1`` in the environment of a test run. It is off by
-default and meant for tests only.
+test instead of a log line: ``with faultwrap.failures.strict(): ...`` (also
+``faultwrap.objects.base.strict`` and ``faultwrap.emitters.legacy.strict_event_types``:
+one mode for legacy and versioned), or ``FAULTWRAP_STRICT_NOTIFICATIONS=1`` in the
+environment of a test run. It is off by default and meant for tests only.
 
 * ``emit()`` refuses a payload whose ``populate_schema`` did not run, or that has
   fields left unset (``NotificationPayloadError``); nothing is sent.
@@ -125,6 +129,9 @@ Design choices
 * The emitters (``faultwrap.emitters.service``, ``.compute_node``, ``.baremetal``)
   take the object before and after a change, as plain dicts or any object with
   attributes, and send create, update (only if a watched field changed) or delete.
+  Each family is a row of ``faultwrap.emitters.families`` (event type, level,
+  publisher form and binary, classes, source, watched fields, exchange and topic)
+  sent by one function.
 * Every notification and payload class has a version fingerprint
   (``faultwrap.objects.fingerprint``) that also covers SCHEMA, the wire namespace,
   enum values and the class and version of the payload a notification refers to;

@@ -17,6 +17,9 @@ from typing import Any
 
 from oslo_versionedobjects import fields
 
+from faultwrap import levels
+from faultwrap.objects import ovo
+
 # Re-exported so that notification modules import every field type from one place.
 BooleanField = fields.BooleanField
 DateTimeField = fields.DateTimeField
@@ -33,8 +36,8 @@ class _NamedEnum(fields.Enum):
     """An Enum whose error names the attribute and the allowed values."""
 
     def coerce(self, obj: Any, attr: str, value: Any) -> str:
-        if value not in self._valid_values:
-            allowed = ", ".join(self._valid_values)
+        if value not in ovo.enum_values(self):
+            allowed = ", ".join(ovo.enum_values(self))
             raise ValueError(f"invalid {attr} {value!r}: expected one of {allowed}")
         return super().coerce(obj, attr, value)
 
@@ -48,15 +51,10 @@ class NotificationLevel(_NamedEnum):
     ERROR = "error"
     CRITICAL = "critical"
 
-    ALL = (DEBUG, INFO, WARNING, ERROR, CRITICAL)
+    ALL = levels.LEVELS
 
     def __init__(self) -> None:
         super().__init__(valid_values=NotificationLevel.ALL)
-
-    @staticmethod
-    def rank(level: str) -> int:
-        """Position of ``level`` in the order above (ValueError for unknown levels)."""
-        return NotificationLevel.ALL.index(level)
 
 
 class NotificationStatus(_NamedEnum):

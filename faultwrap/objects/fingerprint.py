@@ -19,7 +19,7 @@ from typing import Any
 
 from oslo_versionedobjects import fields as ovo_fields
 
-from faultwrap.objects import base
+from faultwrap.objects import base, ovo
 from faultwrap.objects import fields as fw_fields
 
 #: faultwrap's string types whose pattern (also in the JSON Schema) is part of the contract.
@@ -33,12 +33,12 @@ def describe_type(field_type: Any) -> str:
     if isinstance(field_type, PATTERNED):
         return f"{name}({field_type.get_schema()['pattern']})"
     if isinstance(field_type, ovo_fields.Enum):
-        return f"{name}[{','.join(field_type._valid_values)}]"
+        return f"{name}[{','.join(ovo.enum_values(field_type))}]"
     if isinstance(field_type, ovo_fields.Object):
-        return f"{name}({field_type._obj_name})"
+        return f"{name}({ovo.object_name(field_type)})"
     if isinstance(field_type, ovo_fields.CompoundFieldType):
-        element = field_type._element_type
-        return f"{name}({describe_type(element._type)},nullable={element.nullable})"
+        element = ovo.element_field(field_type)
+        return f"{name}({describe_type(ovo.field_type(element))},nullable={element.nullable})"
     return name
 
 
@@ -46,8 +46,8 @@ def referenced_objects(cls: type) -> list[tuple[str, str, str]]:
     """(field, class name, VERSION) of every object field: the payload a notification sends."""
     found = []
     for name, field in sorted(cls.fields.items()):
-        if isinstance(field._type, ovo_fields.Object):
-            target = field._type._obj_name
+        if isinstance(ovo.field_type(field), ovo_fields.Object):
+            target = ovo.object_name(ovo.field_type(field))
             found.append((name, target, base.registered_class(target).VERSION))
     return found
 
@@ -56,7 +56,7 @@ def extra_data(cls: type) -> tuple:
     """What the fingerprint adds to oslo's: namespace, SCHEMA, types, referenced versions."""
     return (
         cls.OBJ_PROJECT_NAMESPACE,
-        sorted((name, describe_type(field._type)) for name, field in cls.fields.items()),
+        sorted((name, describe_type(ovo.field_type(f))) for name, f in cls.fields.items()),
         sorted(getattr(cls, "SCHEMA", {}).items()),
         referenced_objects(cls),
         getattr(cls, "PUBLISHER_FORM", None),

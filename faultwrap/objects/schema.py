@@ -12,7 +12,7 @@ from typing import Any
 
 from oslo_versionedobjects import fields as ovo_fields
 
-from faultwrap.objects import base
+from faultwrap.objects import base, ovo
 from faultwrap.objects import fields as fw_fields
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -25,7 +25,7 @@ UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 def type_schema(field_type: Any) -> dict[str, Any]:
     """The schema of one non-null value of ``field_type``."""
     if isinstance(field_type, ovo_fields.Enum):
-        return {"type": "string", "enum": list(field_type._valid_values)}
+        return {"type": "string", "enum": list(ovo.enum_values(field_type))}
     patterned = (fw_fields.EventToken, fw_fields.PublisherToken, fw_fields.Fingerprint)
     if isinstance(field_type, patterned):
         return {"type": "string", "pattern": field_type.get_schema()["pattern"]}
@@ -46,13 +46,16 @@ def type_schema(field_type: Any) -> dict[str, Any]:
     if isinstance(field_type, ovo_fields.Boolean):
         return {"type": "boolean"}
     if isinstance(field_type, ovo_fields.List):
-        return {"type": "array", "items": field_schema(field_type._element_type)}
+        return {"type": "array", "items": field_schema(ovo.element_field(field_type))}
     if isinstance(field_type, fw_fields.FlexibleDict):
         return {"type": "object"}
     if isinstance(field_type, ovo_fields.Dict):
-        return {"type": "object", "additionalProperties": field_schema(field_type._element_type)}
+        return {
+            "type": "object",
+            "additionalProperties": field_schema(ovo.element_field(field_type)),
+        }
     if isinstance(field_type, ovo_fields.Object):
-        return object_schema(base.registered_class(field_type._obj_name))
+        return object_schema(base.registered_class(ovo.object_name(field_type)))
     raise TypeError(
         f"no JSON Schema mapping for field type {type(field_type).__name__}: "
         "add one to faultwrap.objects.schema.type_schema"
@@ -60,7 +63,7 @@ def type_schema(field_type: Any) -> dict[str, Any]:
 
 
 def field_schema(field: Any) -> dict[str, Any]:
-    schema = type_schema(field._type)
+    schema = type_schema(ovo.field_type(field))
     if not field.nullable:
         return schema
     if "enum" in schema:
@@ -74,7 +77,9 @@ def field_schema(field: Any) -> dict[str, Any]:
 
 def object_schema(cls: type) -> dict[str, Any]:
     """The primitive of ``cls``: the four namespaced keys, ``data`` with every field."""
-    key = cls._obj_primitive_key
+    def key(name: str) -> str:
+        return ovo.primitive_key(cls, name)
+
     data = {
         "type": "object",
         "properties": {name: field_schema(field) for name, field in sorted(cls.fields.items())},

@@ -10,7 +10,7 @@ import subprocess
 import amqp
 import pytest
 
-from faultwrap import check, notifier, paste
+from faultwrap import check, check_broker, notifier, paste
 from tests.functional.brokerproxy import BrokerProxy
 from tests.functional.conftest import BROKER_HOST, BROKER_PORT
 from tests.functional.test_listen_on_broker import faultwrap_command
@@ -131,14 +131,14 @@ def test_broker_that_hangs_after_login_fails_the_round_trip_in_time(broker, tmp_
                                                                    monkeypatch):
     """The login works, then the broker stops answering: the send is bounded too."""
     proxy.forward()
-    login = check._check_broker
+    login = check_broker.check_broker
 
     def login_then_hang(state):
         detail = login(state)
         proxy.hang()
         return detail
 
-    monkeypatch.setattr(check, "_check_broker", login_then_hang)
+    monkeypatch.setattr(check_broker, "check_broker", login_then_hang)
     code, text = run([config(tmp_path, proxy.url)], None, 1)
     assert code == check.EXIT_ROUND_TRIP == 9, text
     assert "broker     ok    connected to" in text

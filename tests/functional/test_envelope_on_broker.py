@@ -9,7 +9,7 @@ import uuid
 import pytest
 from oslo_context import context as oslo_context
 
-from faultwrap import notifier
+from faultwrap import drivers, notifier
 from tests.functional.conftest import unwrap
 
 pytestmark = pytest.mark.broker
@@ -32,7 +32,7 @@ def request_context() -> oslo_context.RequestContext:
 
 def expected_context_keys(ctxt: oslo_context.RequestContext) -> set[str]:
     # The context the notifier sends (with Nova's keys once safe_context adds them).
-    with notifier.keep_current_context():
+    with drivers.keep_current_context():
         return {f"_context_{key}" for key in notifier.safe_context(ctxt).to_dict()}
 
 

@@ -14,7 +14,7 @@ import re
 import pytest
 from oslo_context import context as oslo_context
 
-from faultwrap import notifier
+from faultwrap import drivers, notifier
 from tests.functional.conftest import unwrap
 from tests.legacy_support import ENVELOPE_KEYS, SCENARIOS, legacy_test_env, load_sample, mismatch
 
@@ -55,7 +55,7 @@ def test_legacy_family_reaches_the_broker_with_the_exact_envelope(
         with legacy_test_env():
             SCENARIOS[sample](broker_conf)
     finally:
-        oslo_context._request_store.context = None
+        drivers.clear_current_context()
     assert notifier.flush(10.0, conf=broker_conf)
     message = read_one(queues, f"{topic}.{priority}")
     assert message["_context_request_id"] == "req-legacy"

@@ -10,7 +10,7 @@ from oslo_config import cfg
 from paste.deploy import loadapp
 
 from faultwrap import conf as fw_conf
-from faultwrap import notifier, paste
+from faultwrap import drivers, notifier, paste
 from faultwrap.middleware import FaultWrapper
 from tests.config_support import every_emitter
 from tests.conftest import make_conf
@@ -195,7 +195,7 @@ def test_a_list_of_another_item_type_is_a_clash(tmp_path):
 def test_registered_opt_reads_oslo_configs_registration(tmp_path):
     """The one use of oslo.config's private ``_get_opt_info``."""
     conf = nova_conf(tmp_path)
-    opt = fw_conf._registered_opt(conf, "notifications", "notification_format")
+    opt = drivers.registered_opt(conf, "notifications", "notification_format")
     assert isinstance(opt, cfg.StrOpt) and opt.default == "both"
 
 

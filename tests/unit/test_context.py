@@ -8,7 +8,7 @@ import pytest
 import webob
 from oslo_context import context as oslo_context
 
-from faultwrap import context
+from faultwrap import context, drivers
 
 REQ_ID = re.compile(r"^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -53,7 +53,7 @@ def test_current_context_is_not_replaced_or_set():
     current = oslo_context.RequestContext(user_id="current")
     context.request_context({"HTTP_X_USER_ID": "other"})
     assert oslo_context.get_current() is current
-    oslo_context._request_store.context = None
+    drivers.clear_current_context()
     assert context.request_context({"HTTP_X_USER_ID": "other"}).user_id == "other"
     assert oslo_context.get_current() is None
 
@@ -69,7 +69,7 @@ class ExplodingEnviron(dict):
 def test_broken_environ_falls_back_to_current_then_empty():
     current = oslo_context.RequestContext(user_id="current")
     assert context.request_context(ExplodingEnviron()) is current
-    oslo_context._request_store.context = None
+    drivers.clear_current_context()
     empty = context.request_context(ExplodingEnviron())
     assert empty.is_admin and empty.user_id is None
     assert oslo_context.get_current() is None
@@ -91,10 +91,8 @@ def _user_context(**kwargs) -> oslo_context.RequestContext:
 @pytest.fixture(autouse=True)
 def _no_current_context_left():
     """oslo.context makes a new context current when none is: put the store back."""
-    store = oslo_context._request_store
-    previous = getattr(store, "context", None)
-    yield
-    store.context = previous
+    with drivers.keep_current_context():
+        yield
 
 
 def test_with_nova_keys_adds_user_id_and_project_id_to_the_redacted_dict():

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from faultwrap import delivery
+from faultwrap import delivery, failures
 from faultwrap.delivery import Delivery
 
 WAIT = 5.0  # upper bound for anything that should happen at once
@@ -199,7 +199,7 @@ def test_drop_warning_is_throttled_and_summarises(caplog, monkeypatch):
     assert "s3cr3t" not in caplog.text
 
     caplog.clear()
-    monkeypatch.setattr(delivery, "WARN_INTERVAL", 0.0)
+    monkeypatch.setattr(failures, "WARN_INTERVAL", 0.0)
     with caplog.at_level(logging.WARNING, logger="faultwrap.delivery"):
         d.submit("y")
     (record,) = [r for r in caplog.records if r.name == "faultwrap.delivery"]

@@ -95,3 +95,29 @@ def test_send_maps_priorities_the_log_driver_cannot_call(transport, caplog, prio
     with caplog.at_level(logging.DEBUG, logger="oslo.messaging.notification"):
         drivers.send(log, {}, {"event_type": "e", "payload": {}}, priority, 0)
     assert [r.levelno for r in caplog.records if r.name.startswith("oslo.messaging")] == [level]
+
+
+# -- oslo.context's current-context store (oslo.config's Opt: test_coexistence) -------
+
+
+def test_keep_current_context_restores_a_context_and_none():
+    from oslo_context import context as oslo_context
+
+    drivers.clear_current_context()
+    with drivers.keep_current_context() as previous:
+        assert previous is None
+        oslo_context.RequestContext(request_id="req-made-inside")  # becomes current
+        assert oslo_context.get_current() is not None
+    assert oslo_context.get_current() is None  # cleared through the private store
+
+    mine = oslo_context.RequestContext(request_id="req-mine")
+    mine.update_store()
+    try:
+        with drivers.keep_current_context() as previous:
+            assert previous is mine
+            oslo_context.RequestContext(request_id="req-other").update_store()
+        assert oslo_context.get_current() is mine
+    finally:
+        drivers.clear_current_context()
+    assert oslo_context.get_current() is None
+

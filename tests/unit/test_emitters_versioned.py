@@ -360,7 +360,7 @@ def test_baremetal_bad_status_is_logged_not_raised(vconf, notifications, caplog)
 
 
 def test_api_fault(vconf, notifications, strict):
-    assert api_fault.emit({"request_id": FAULT["request_id"]}, FAULT, conf=vconf) is None
+    assert api_fault.emit({"request_id": FAULT["request_id"]}, FAULT, conf=vconf) is True
     (message,) = notifications.messages
     assert message["event_type"] == "api.fault"
     assert message["priority"] == "ERROR"
@@ -398,7 +398,7 @@ def test_api_fault_optional_keys_may_be_missing_and_extra_keys_are_ignored(vconf
 )
 def test_api_fault_never_raises(vconf, notifications, caplog, fault):
     with caplog.at_level(logging.WARNING):
-        assert api_fault.emit(None, fault, conf=vconf) is None
+        assert api_fault.emit(None, fault, conf=vconf) is False
     assert notifications.messages == []
     assert "api.fault notification not sent" in caplog.text
 

@@ -11,7 +11,7 @@ import oslo_messaging
 import pytest
 from oslo_context import context as oslo_context
 
-from faultwrap import delivery, drivers, notifier
+from faultwrap import delivery, drivers, envelope, failures, notifier
 from tests.conftest import make_conf
 
 ENVELOPE_KEYS = {"message_id", "publisher_id", "event_type", "priority", "payload", "timestamp"}
@@ -33,16 +33,15 @@ class Payload:
 @pytest.fixture(autouse=True)
 def no_current_context():
     """Each test starts and ends without a thread-current oslo.context."""
-    store = oslo_context._request_store
-    store.context = None
+    drivers.clear_current_context()
     yield
-    store.context = None
+    drivers.clear_current_context()
 
 
 @pytest.fixture(autouse=True)
 def fresh_warning_throttle(monkeypatch):
     """Each test sees the first WARNING of a caller bug (none was logged before it)."""
-    monkeypatch.setattr(notifier, "_WARNED", {})
+    failures.forget()
 
 
 def conf_with(**overrides):
@@ -175,7 +174,7 @@ def test_topics_legacy_to_oslo_topics_versioned_to_versioned_topics(make):
             "versioned_notifications_topics": ["vers_a", "vers_b"],
         },
     )
-    state = notifier.get_core(conf).state()
+    state = notifier.init(conf).state()  # init makes the transport
     recorders = {}
     listeners = []
     for topic in ("legacy_t", "vers_a", "vers_b"):
@@ -384,7 +383,7 @@ def test_bad_payload_values_still_yield_a_notification(conf, notifications):
     node = got["loop"]
     while isinstance(node, dict):
         node, depth = node["self"], depth + 1
-    assert node == f"<nested deeper than {notifier.MAX_PAYLOAD_DEPTH}>"
+    assert node == f"<nested deeper than {envelope.MAX_PAYLOAD_DEPTH}>"
 
 
 def test_payload_builder_that_raises_is_counted_and_logged_without_its_text(
@@ -416,16 +415,16 @@ def test_a_build_failure_on_every_call_warns_once_per_interval(conf, caplog, mon
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING
                 and r.name == "faultwrap.notifier"]
     assert len(warnings) == 3, warnings
-    assert sum("could not build the api.fault" in w for w in warnings) == 1
-    assert sum("could not build the other.event" in w for w in warnings) == 1
+    assert sum("api.fault notification not sent" in w for w in warnings) == 1
+    assert sum("other.event notification not sent" in w for w in warnings) == 1
     assert sum("unknown priority 'bogus'" in w for w in warnings) == 1
     assert notifier.stats(conf)["dropped"]["build_failed"] == 53  # every one counted
     # Once the interval has passed, the same bug warns again.
-    monkeypatch.setattr(delivery, "WARN_INTERVAL", 0.0)
+    monkeypatch.setattr(failures, "WARN_INTERVAL", 0.0)
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="faultwrap.notifier"):
         n.error(None, "api.fault", explode)
-    assert "could not build the api.fault" in caplog.text
+    assert "api.fault notification not sent" in caplog.text
 
 
 @pytest.mark.parametrize("priority", ["bogus", None, 3, ""])
@@ -545,7 +544,7 @@ def test_reset_drops_the_core_and_counts_nothing_twice(make, notifications):
 
 def test_transport_is_renewed_after_a_failed_send(make, monkeypatch):
     conf = make()
-    state = notifier.get_core(conf).state()
+    state = notifier.init(conf).state()  # init makes the transport
     first = state.transport
     calls = []
 
