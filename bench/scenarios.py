@@ -93,6 +93,14 @@ SCENARIOS: list[Scenario] = [
                  broker=True)
         for size in (1, 10, 100, 500)
     ),
+    Scenario("gunicorn.tryexcept", "gunicorn, 3 sync workers: try/except, static 500",
+             measure="gunicorn_measures:tryexcept", unit="/s", higher_is_better=True),
+    Scenario("gunicorn.catcherrors", "gunicorn, 3 sync workers: oslo.middleware CatchErrors",
+             measure="gunicorn_measures:catcherrors", unit="/s", higher_is_better=True),
+    Scenario("gunicorn.faultwrap_rabbit",
+             "gunicorn, 3 sync workers: faultwrap, api.fault to RabbitMQ",
+             measure="gunicorn_measures:faultwrap_rabbit", unit="/s", higher_is_better=True,
+             broker=True),
     Scenario("nullhandler.faultwrap", "faultwrap, notifications off, NullHandler",
              "faultwrap_off", "failing_app", null_handler=True),
     Scenario("nullhandler.catcherrors", "oslo.middleware CatchErrors, NullHandler",
@@ -126,6 +134,12 @@ GROUPS = {
         "Delivered/s to RabbitMQ, one producer, counted at the broker (publisher alone)",
         "",
         "publish.oslo_sync",
+    ),
+    "gunicorn": Group(
+        "Fault path over HTTP, requests/s: gunicorn, 3 sync workers, paste pipeline, "
+        "one log file",
+        "",
+        "gunicorn.catcherrors",
     ),
     "nullhandler": Group(
         "Fault path, log records made but not written (NullHandler)",
@@ -161,6 +175,8 @@ TARGETS: list[Target] = [
            "fault.faultwrap_rabbit", "fault.faultwrap", "<=", 1.3),
     Target("10.6", "naive sync api.fault / faultwrap api.fault to RabbitMQ", "ratio",
            "fault.naive", "fault.faultwrap_rabbit", ">=", 4.0),
+    Target("10.6", "gunicorn sync workers, requests/s: faultwrap api.fault / CatchErrors",
+           "ratio", "gunicorn.faultwrap_rabbit", "gunicorn.catcherrors", ">=", 0.9),
 ]
 
 
