@@ -20,10 +20,14 @@ For each, with the spool off and on:
 - every request gets its correct fault response (status and JSON body), none is lost;
 - the p99 response time of the requests sent during the outage is at most twice the
   p99 of those sent before it (the same load, in the same test), plus ``SLACK``;
-- spool off: at-most-once, nothing unaccounted: delivered + dropped == faults, both at
-  the consumer (messages read) and in ``notifier.stats()`` summed over the workers
-  (each worker writes its stats from gunicorn's ``worker_exit`` hook at the graceful
-  stop, after a bounded flush);
+- spool off: at most once, nothing unaccounted: delivered + dropped == faults in
+  ``notifier.stats()`` summed over the workers (each writes its stats from gunicorn's
+  ``worker_exit`` hook at the graceful stop, after a bounded flush), and at the
+  consumer: messages read + dropped == faults, exactly for the alarm. A connection cut
+  or hung mid-send leaves that one send in doubt (its bytes may have reached the broker
+  while the reply never came back: counted ``delivery_failed``, yet consumed); those
+  are counted (``in_doubt``) and must not exceed ``delivery_failed``. Nothing counted
+  as delivered may be missing at the consumer, and nothing arrives twice;
 - spool on: every fault reaches the consumer (distinct message ids == faults, and the
   request ids are exactly those of the responses), also when one worker is SIGKILLed
   mid-outage (after the spool holds what it could not send: the replacement worker,
@@ -426,7 +430,8 @@ def test_broker_fault_under_gunicorn(kind, spool, kill, proxy, topic, queues, tm
         assert len(consumer.message_ids()) == run.faults, run.figures
         assert set(got) == {r.request_id for r in run.responses}
         assert dropped(run.stats) == 0, run.stats
-        assert all(w["flushed"] for w in run.stats), run.stats
+        # The killed worker writes no stats; its replacement does.
+        assert len(run.stats) == WORKERS and all(w["flushed"] for w in run.stats), run.stats
         assert summed(run.stats, "spool_entries") == 0, run.stats
         return
     # At most once, and every fault accounted for.
