@@ -42,22 +42,19 @@ heartbeat timeout, a memory alarm for the whole alarm window.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import re
 import signal
-import subprocess
 import time
-import uuid
 from dataclasses import dataclass, field
 
 import pytest
 
 from faultwrap import conf as fw_conf
 from tests.functional.brokerproxy import BrokerProxy
-from tests.functional.conftest import BROKER_HOST, BROKER_PORT, unwrap
+from tests.functional.conftest import unwrap
 from tests.functional.gunicorn_rig import Gunicorn, LoadGenerator, p99
+from tests.functional.memory_alarm import MemoryAlarm
 
 pytestmark = pytest.mark.broker
 
@@ -81,8 +78,6 @@ PHASE_TIMEOUT = 60.0
 SPOOL_WAIT = 20.0  # for what the workers could not send to be in the spool
 REPLAY_WAIT = 45.0  # for the spool to be replayed once the broker is back
 DRAIN_WAIT = 30.0
-ALARM_WATERMARK = "0.0001"
-RABBITMQCTL_TIMEOUT = 60
 
 EXPECTED = {
     "/v1/unsafe": (500, {"computeFault": {
@@ -99,68 +94,6 @@ def spool_supported() -> bool:
     """Is ``[notifications] spool_path`` an option of this faultwrap?"""
     return any(group == "notifications" and opt.dest == "spool_path"
                for group, opts in fw_conf.list_opts() for opt in opts)
-
-
-# -- the memory alarm -------------------------------------------------------------------
-
-
-def rabbitmqctl(*args: str) -> str:
-    done = subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True,
-                          timeout=RABBITMQCTL_TIMEOUT, check=False)
-    if done.returncode != 0:
-        raise AssertionError(f"rabbitmqctl {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout.strip()
-
-
-def current_watermark() -> list[str]:
-    """The broker's watermark now, as ``set_vm_memory_high_watermark`` arguments."""
-    value = rabbitmqctl("eval", "vm_memory_monitor:get_vm_memory_high_watermark().")
-    absolute = re.fullmatch(r"\{absolute,\s*(\d+)\}", value)
-    if absolute:
-        return ["absolute", absolute.group(1)]
-    if re.fullmatch(r"\d+(\.\d+)?(e-?\d+)?", value) is None:
-        raise AssertionError(f"unexpected watermark {value!r}: the broker is left untouched")
-    if float(value) < 0.05:
-        raise AssertionError(f"the watermark is already {value}: another test's alarm? "
-                             "the broker is left untouched")
-    return [value]
-
-
-class BlockProbe:
-    """A publishing connection that reports ``connection.blocked`` / ``unblocked``."""
-
-    def __init__(self) -> None:
-        import amqp
-
-        self.blocked: bool | None = None
-        self.conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest",
-                                    password="guest", on_blocked=self._on_blocked,
-                                    on_unblocked=self._on_unblocked)
-        self.conn.connect()
-        self.channel = self.conn.channel()
-
-    def _on_blocked(self, reason: str) -> None:
-        self.blocked = True
-
-    def _on_unblocked(self) -> None:
-        self.blocked = False
-
-    def wait(self, blocked: bool, timeout: float) -> bool:
-        """Publish (to nowhere) and read until the broker says ``blocked``; bounded."""
-        import amqp
-
-        deadline = time.monotonic() + timeout
-        while self.blocked is not blocked and time.monotonic() < deadline:
-            if blocked:  # the broker blocks a connection when it next publishes
-                self.channel.basic_publish(amqp.Message(b"probe"), exchange="",
-                                           routing_key=f"fwprobe-{uuid.uuid4().hex}")
-            with contextlib.suppress(TimeoutError, OSError):
-                self.conn.drain_events(timeout=0.2)
-        return self.blocked is blocked
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.conn.collect()
 
 
 # -- the consumer ------------------------------------------------------------------------
@@ -254,8 +187,7 @@ class Scenario:
     def __init__(self, kind: str, proxy: BrokerProxy) -> None:
         self.kind = kind
         self.proxy = proxy
-        self.previous: list[str] | None = None
-        self.probe: BlockProbe | None = None
+        self.alarm = MemoryAlarm()
 
     def fail(self) -> None:
         if self.kind == "stopped":
@@ -263,27 +195,14 @@ class Scenario:
         elif self.kind == "hung":
             self.proxy.hang()
         else:
-            self.previous = current_watermark()
-            self.probe = BlockProbe()
-            rabbitmqctl("set_vm_memory_high_watermark", ALARM_WATERMARK)
-            assert self.probe.wait(True, 10), "the memory alarm did not block publishers"
+            self.alarm.raise_()
 
     def restore(self) -> None:
-        if self.kind != "alarm":
+        """Idempotent: the teardown calls it again."""
+        if self.kind == "alarm":
+            self.alarm.clear()
+        else:
             self.proxy.forward()
-            return
-        if self.previous is None:
-            return
-        try:
-            rabbitmqctl("set_vm_memory_high_watermark", *self.previous)
-        except (AssertionError, subprocess.TimeoutExpired):
-            rabbitmqctl("set_vm_memory_high_watermark", *self.previous)  # once more
-        previous, self.previous = self.previous, None
-        if self.probe is not None:
-            cleared = self.probe.wait(False, 15)
-            self.probe.close()
-            self.probe = None
-            assert cleared, f"publishers still blocked after restoring {previous}"
 
 
 def run_scenario(kind: str, spool_path: str | None, kill: bool, proxy: BrokerProxy,
