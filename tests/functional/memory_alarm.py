@@ -23,8 +23,12 @@ SANE_MIN = 0.05
 
 
 def rabbitmqctl(*args: str) -> str:
-    done = subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True,
-                          timeout=RABBITMQCTL_TIMEOUT, check=False)
+    try:
+        done = subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True,
+                              timeout=RABBITMQCTL_TIMEOUT, check=False)
+    except FileNotFoundError as exc:
+        raise AssertionError("rabbitmqctl is not on the PATH: the memory alarm cases need "
+                             "it, on the broker's host") from exc
     if done.returncode != 0:
         raise AssertionError(f"rabbitmqctl {' '.join(args)} failed: {done.stderr.strip()}")
     return done.stdout.strip()
