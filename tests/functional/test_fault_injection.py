@@ -248,7 +248,8 @@ def run_scenario(kind: str, spool_path: str | None, kill: bool, proxy: BrokerPro
                 deadline = time.monotonic() + 60
                 while len(server.live_workers()) < WORKERS and time.monotonic() < deadline:
                     time.sleep(0.05)
-                assert len(server.live_workers()) == WORKERS, "no worker replaced the killed one"
+                assert len(server.live_workers()) == WORKERS, (
+                    f"no worker replaced the killed one:\n{server.log_text()[-3000:]}")
         finally:
             t_restore = time.monotonic()
             scenario.restore()
