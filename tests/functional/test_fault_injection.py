@@ -242,13 +242,17 @@ def run_scenario(kind: str, spool_path: str | None, kill: bool, proxy: BrokerPro
                 assert len(consumer.message_ids()) + on_disk >= sofar, (
                     f"{sofar} faults, {len(consumer.message_ids())} delivered and {on_disk} "
                     f"spooled after {SPOOL_WAIT}s")
+                before = set(server.ready_pids())
                 run.killed = server.live_workers()[0]
                 os.kill(run.killed, signal.SIGKILL)
                 run.figures["spooled_at_kill"] = on_disk
                 deadline = time.monotonic() + 60
-                while len(server.live_workers()) < WORKERS and time.monotonic() < deadline:
+                while time.monotonic() < deadline and not (
+                        set(server.live_workers()) - before
+                        and run.killed not in server.live_workers()):
                     time.sleep(0.05)
-                assert len(server.live_workers()) == WORKERS, (
+                replaced = set(server.live_workers()) - before
+                assert replaced and run.killed not in server.live_workers(), (
                     f"no worker replaced the killed one:\n{server.log_text()[-3000:]}")
         finally:
             t_restore = time.monotonic()
