@@ -64,10 +64,12 @@ CLIENTS = 3
 RATE = 100  # requests/s per client: ~300/s, a steady load well below what 2 cores serve
 WARMUP = 30  # faults before the healthy phase (first sends connect)
 PHASE = 300  # requests per measured phase, at least: p99 is the 3rd largest or later
-#: ... and seconds per measured phase, at least: longer than HEARTBEAT, so that a send on
-#: a hung connection fails, and the sender reconnects and fails again, within the outage.
-#: The alarm's outage is PHASE requests only: it blocks the shared broker for everyone.
-PHASE_SECONDS = 2.5
+PHASE_SECONDS = 2.5  # ... and seconds of the healthy phase, at least
+#: Seconds of each outage, at least. Hung: longer than twice HEARTBEAT, so that a send
+#: on a silent connection fails within the outage (the heartbeat check gives up after
+#: two missed intervals) and what follows goes to the spool or is dropped. Alarm: PHASE
+#: requests only (about 1 s): it blocks the shared broker for everyone.
+OUTAGE_SECONDS = {"stopped": 2.5, "hung": 5.0, "alarm": 0.0}
 RECOVERY = 60  # faults after the broker is back
 #: Outage p99 <= RATIO * healthy p99 + SLACK seconds (see the module docstring).
 RATIO = 2.0
@@ -236,8 +238,7 @@ def run_scenario(kind: str, spool_path: str | None, kill: bool, proxy: BrokerPro
         try:
             scenario.fail()
             t_out = time.monotonic()
-            load.wait_for(PHASE, t_out, PHASE_TIMEOUT,
-                          0.0 if kind == "alarm" else PHASE_SECONDS)
+            load.wait_for(PHASE, t_out, PHASE_TIMEOUT, OUTAGE_SECONDS[kind])
             t_out_end = time.monotonic()
             if kill:
                 load.pause()
