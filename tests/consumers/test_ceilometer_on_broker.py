@@ -22,16 +22,9 @@ from faultwrap import notifier
 from faultwrap import notifier as fw_notifier
 from faultwrap.emitters import image as image_emitters
 from faultwrap.emitters import instance as instance_emitters
-from tests.conftest import make_conf
 from tests.consumers import rows
-from tests.functional.conftest import (
-    BROKER_HOST,
-    BROKER_PORT,
-    BROKER_URL,
-    PRIORITIES,
-    broker_reachable,
-)
-from tests.legacy_support import conf_from_file
+from tests.support.broker import BROKER_HOST, BROKER_PORT, BROKER_URL, PRIORITIES, broker_reachable
+from tests.support.conf import conf_from_file, make_conf
 
 pytest.importorskip("ceilometer", reason="needs Ceilometer: run `tox -e consumers`")
 

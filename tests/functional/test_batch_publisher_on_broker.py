@@ -24,10 +24,9 @@ from oslo_context.context import RequestContext
 from oslo_utils import timeutils
 
 from faultwrap import batch_publisher as bp
-from faultwrap import copyqueue
-from tests.conftest import make_conf
-from tests.functional.brokerproxy import BrokerProxy
-from tests.functional.conftest import BROKER_HOST, BROKER_PORT, BROKER_URL, unwrap
+from tests.support.broker import BROKER_HOST, BROKER_PORT, BROKER_URL, unwrap
+from tests.support.brokerproxy import BrokerProxy
+from tests.support.conf import rabbit_conf
 
 pytestmark = pytest.mark.broker
 
@@ -39,17 +38,9 @@ SHORT = 2.0
 SLACK = 25.0
 
 
-def _conf(url: str = BROKER_URL, **rabbit):
-    conf = make_conf(oslo_messaging_notifications={"transport_url": url})
-    copyqueue.register_opts(conf)
-    for name, value in rabbit.items():
-        conf.set_override(name, value, group="oslo_messaging_rabbit")
-    return conf
-
-
 def _publisher(url: str = BROKER_URL, rng: random.Random | None = None, **kwargs) -> bp.BatchPublisher:
     rabbit = {k: kwargs.pop(k) for k in list(kwargs) if k not in ("confirm_timeout", "io_timeout", "connect_timeout")}
-    return bp.BatchPublisher(bp.settings_from_conf(_conf(url, **rabbit)), rng=rng, **kwargs)
+    return bp.BatchPublisher(bp.settings_from_conf(rabbit_conf(url, **rabbit)), rng=rng, **kwargs)
 
 
 def _batch(exchange: str, queue: str, count: int, version: str = "2.0") -> list[bp.Notification]:
@@ -158,7 +149,7 @@ def test_same_notification_both_ways_reaches_a_consumer_byte_for_byte(
     monkeypatch.setattr(uuid, "uuid4", lambda: FIXED)  # message_id and _unique_id
     monkeypatch.setattr(timeutils, "utcnow", lambda *args, **kwargs: when)
     try:
-        conf = _conf()
+        conf = rabbit_conf()
         transport = oslo_messaging.get_notification_transport(conf, url=broker)
         try:
             notifier = oslo_messaging.Notifier(

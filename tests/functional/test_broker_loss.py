@@ -24,9 +24,9 @@ import pytest
 from oslo_messaging import opts as oslo_messaging_opts
 
 from faultwrap import notifier
-from tests.conftest import make_conf
-from tests.functional.brokerproxy import BrokerProxy
-from tests.functional.conftest import unwrap
+from tests.support.broker import unwrap
+from tests.support.brokerproxy import BrokerProxy
+from tests.support.conf import make_conf
 
 pytestmark = pytest.mark.broker
 

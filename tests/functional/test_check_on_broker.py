@@ -11,9 +11,8 @@ import amqp
 import pytest
 
 from faultwrap import check, check_broker, notifier, paste
-from tests.functional.brokerproxy import BrokerProxy
-from tests.functional.conftest import BROKER_HOST, BROKER_PORT
-from tests.functional.test_listen_on_broker import faultwrap_command
+from tests.support.broker import BROKER_HOST, BROKER_PORT, faultwrap_command
+from tests.support.brokerproxy import BrokerProxy
 
 pytestmark = pytest.mark.broker
 

@@ -16,7 +16,7 @@ import warnings
 import pytest
 
 from faultwrap import notifier
-from tests.functional.conftest import unwrap
+from tests.support.broker import unwrap
 
 pytestmark = pytest.mark.broker
 

@@ -13,19 +13,17 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import amqp
 import pytest
 from oslo_context import context as oslo_context
 
 from faultwrap import notifier
-from tests.functional.brokerproxy import BrokerProxy
-from tests.functional.conftest import BROKER_HOST, BROKER_PORT, PRIORITIES
+from tests.support.broker import BROKER_HOST, BROKER_PORT, PRIORITIES, faultwrap_command
+from tests.support.brokerproxy import BrokerProxy
 
 pytestmark = pytest.mark.broker
 
@@ -33,14 +31,6 @@ WAIT = 30.0
 #: How much later than --timeout a listen may end: clean-up and interpreter exit, on a
 #: busy 2-core machine. Far below the unbounded retrying it replaces.
 MARGIN = 8.0
-
-
-def faultwrap_command() -> list[str]:
-    """The installed console script, else the same entry point through this Python."""
-    script = Path(sys.executable).with_name("faultwrap")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "import sys; from faultwrap.cli import main; sys.exit(main())"]
 
 
 class Listen:
@@ -215,7 +205,7 @@ def test_copy_gets_every_message_and_the_real_consumer_still_does(
     # ... and the real consumer's queues have all three as well.
     errors = queues.get(f"{topic}.error", count=1)
     infos = queues.get(f"{topic}.info", count=2)
-    from tests.functional.conftest import unwrap
+    from tests.support.broker import unwrap
 
     assert [unwrap(b)["event_type"] for b in errors] == ["api.fault"]
     assert sorted(unwrap(b)["event_type"] for b in infos) == ["thing.one", "thing.two"]

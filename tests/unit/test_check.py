@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from faultwrap import check, cli
-from tests.config_support import ConfFiles
+from tests.support.conf import ConfFiles
 
 OFFLINE = "[oslo_messaging_notifications]\ndriver = test\ntransport_url = fake:/\n"
 

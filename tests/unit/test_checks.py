@@ -13,7 +13,7 @@ from paste.deploy import loadapp
 
 from faultwrap import checks, notifier
 from faultwrap.middleware import FaultWrapper
-from tests.config_support import ConfFiles
+from tests.support.conf import ConfFiles
 
 ON = "[notifications]\nnotify_api_faults = true\n"
 

@@ -14,7 +14,7 @@ from oslo_config import cfg
 from oslo_messaging.notify import _impl_log, messaging
 
 from faultwrap import drivers
-from tests.conftest import make_conf
+from tests.support.conf import make_conf
 
 
 def by_class(loaded: list) -> dict:

@@ -24,13 +24,7 @@ from oslo_versionedobjects import base as ovo_base
 from oslo_versionedobjects import exception as ovo_exception
 from oslo_versionedobjects import fields as ovo_fields
 
-from tests.unit.test_objects_samples import (
-    NODE,
-    SAMPLES_DIR,
-    SCHEMAS_DIR,
-    SERVICE,
-    emit_sample,
-)
+from tests.support.samples import NODE, SAMPLES_DIR, SCHEMAS_DIR, SERVICE, emit_sample
 
 # -- the reference classes, from the published field definitions ----------------------
 
