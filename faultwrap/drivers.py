@@ -1,5 +1,6 @@
 """The one seam to other libraries' internals: oslo.messaging's drivers and send,
-oslo.context's current-context store, oslo.config's registered Opt.
+oslo.context's current-context store, oslo.config's registered Opt, oslo.utils' list
+of secret key names.
 
 Every use of oslo.messaging on the sending side lives here (``faultwrap listen`` uses
 its public listener API), and so does every private attribute faultwrap reaches in
@@ -16,6 +17,7 @@ from typing import Any
 
 from oslo_config import cfg
 from oslo_context import context as oslo_context
+from oslo_utils import strutils
 
 #: oslo.messaging's group for transport_url, driver, topics and retry.
 GROUP = "oslo_messaging_notifications"
@@ -128,3 +130,15 @@ def registered_opt(conf: cfg.ConfigOpts, group: str, name: str) -> cfg.Opt:
     """The Opt another component registered as ``[group] name``: oslo.config has no
     public accessor for it (``ConfigOpts._get_opt_info``)."""
     return conf._get_opt_info(name, group)["opt"]
+
+
+def oslo_secret_keys() -> frozenset[str]:
+    """oslo.utils' secret key names (``strutils._SANITIZE_KEYS``: configdrive,
+    chappassword, fernetkey...), lower case. Private in oslo.utils, so read
+    defensively: without it (or in another shape) the set is empty, and scrubbing only
+    loses that extra net."""
+    keys = getattr(strutils, "_SANITIZE_KEYS", ())
+    try:
+        return frozenset(k.lower() for k in keys if isinstance(k, str))
+    except TypeError:  # not iterable
+        return frozenset()

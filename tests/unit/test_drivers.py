@@ -121,3 +121,25 @@ def test_keep_current_context_restores_a_context_and_none():
         drivers.clear_current_context()
     assert oslo_context.get_current() is None
 
+
+# -- oslo.utils' secret key names ---------------------------------------------------------
+
+
+def test_oslo_secret_keys_are_oslo_utils_list_lower_cased():
+    from oslo_utils import strutils
+
+    keys = drivers.oslo_secret_keys()
+    assert {"password", "auth_token", "configdrive"} <= keys
+    assert keys == {k.lower() for k in strutils._SANITIZE_KEYS}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, set()), (42, set()), (("Password", 7, None), {"password"})]
+)
+def test_oslo_secret_keys_read_defensively(monkeypatch, value, expected):
+    from oslo_utils import strutils
+
+    monkeypatch.setattr(strutils, "_SANITIZE_KEYS", value)
+    assert drivers.oslo_secret_keys() == expected
+    monkeypatch.delattr(strutils, "_SANITIZE_KEYS")
+    assert drivers.oslo_secret_keys() == frozenset()
