@@ -6,7 +6,7 @@ import pytest
 
 from faultwrap import failures, notifier
 from tests.support import context as support_context
-from tests.support.conf import unit_conf, versioned_conf
+from tests.support.conf import ConfFiles, unit_conf, versioned_conf
 from tests.support.notifications import CapturedNotifications
 
 
@@ -31,6 +31,14 @@ def vconf():
     conf = versioned_conf()
     yield conf
     notifier.reset(conf)
+
+
+@pytest.fixture
+def conf_files(tmp_path):
+    """Config files under ``tmp_path``; FaultWrapper's private confs forgotten at teardown."""
+    files = ConfFiles(tmp_path)
+    yield files
+    files.cleanup()
 
 
 @pytest.fixture

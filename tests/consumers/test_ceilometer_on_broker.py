@@ -24,6 +24,7 @@ from faultwrap.emitters import image as image_emitters
 from faultwrap.emitters import instance as instance_emitters
 from tests.consumers import rows
 from tests.support.broker import BROKER_HOST, BROKER_PORT, BROKER_URL, PRIORITIES, broker_reachable
+from tests.support.broker import connect as broker_connect
 from tests.support.conf import conf_from_file, make_conf
 
 pytest.importorskip("ceilometer", reason="needs Ceilometer: run `tox -e consumers`")
@@ -53,8 +54,7 @@ def _delete_queues(names: list[str], exchanges: list[str] = ()) -> None:
     import amqp
 
     with contextlib.suppress(OSError, amqp.exceptions.AMQPError):
-        conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest", password="guest")
-        conn.connect()
+        conn = broker_connect()
         try:
             channel = conn.channel()
             for name in names:

@@ -21,6 +21,8 @@ from tests.support.broker import (
     QueueReader,
     broker_reachable,
 )
+from tests.support.broker import connect as broker_connect
+from tests.support.brokerproxy import BrokerProxy
 from tests.support.conf import make_conf
 
 
@@ -64,8 +66,7 @@ def _sweep_session_queues():
     import amqp
 
     with contextlib.suppress(OSError, amqp.exceptions.AMQPError):
-        conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest", password="guest")
-        conn.connect()
+        conn = broker_connect()
         try:
             channel = conn.channel()
             for name in _SESSION_TOPICS:
@@ -74,6 +75,16 @@ def _sweep_session_queues():
                         channel.queue_delete(f"{prefix}.{priority}")  # idempotent in RabbitMQ
         finally:
             conn.close()
+
+
+@pytest.fixture
+def proxy():
+    """A TCP proxy to the broker, not forwarding yet (``forward()``); closed at teardown."""
+    proxy = BrokerProxy()
+    try:
+        yield proxy
+    finally:
+        proxy.close()
 
 
 @pytest.fixture

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import os
 import random
 import select
 import socket
 import time
 import uuid
-import warnings
 
 import amqp
 import oslo_messaging
@@ -25,8 +23,9 @@ from oslo_utils import timeutils
 
 from faultwrap import batch_publisher as bp
 from tests.support.broker import BROKER_HOST, BROKER_PORT, BROKER_URL, unwrap
-from tests.support.brokerproxy import BrokerProxy
+from tests.support.broker import connect as broker_connect
 from tests.support.conf import rabbit_conf
+from tests.support.forking import fork, wait_all
 
 pytestmark = pytest.mark.broker
 
@@ -79,8 +78,7 @@ class Admin:
     """A side connection that inspects and deletes what a test made."""
 
     def __init__(self) -> None:
-        self.conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest", password="guest")
-        self.conn.connect()
+        self.conn = broker_connect()
         self.channel = self.conn.channel()
         self.exchanges: set[str] = set()
         self.queues: set[str] = set()
@@ -109,11 +107,10 @@ def admin(broker):
 
 
 @pytest.fixture
-def proxy(broker):
-    p = BrokerProxy()
-    p.forward()
-    yield p
-    p.close()
+def proxy(proxy, broker):
+    """The conftest's proxy, forwarding."""
+    proxy.forward()
+    return proxy
 
 
 # -- byte for byte ------------------------------------------------------------------------
@@ -363,29 +360,14 @@ def test_a_forked_child_reconnects_and_the_parent_keeps_its_connection(broker, q
     try:
         assert publisher.publish(before).delivered == 3
         parent_port = publisher._conn.sock.getsockname()[1]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
-        if pid == 0:  # child: never return into pytest
-            status = 1
-            try:
-                ok = publisher.publish(child_batch).delivered == 3
-                own = publisher._conn.sock.getsockname()[1] != parent_port
-                status = 0 if ok and own else 2
-                publisher.close()
-            finally:
-                os._exit(status)
-        deadline = time.monotonic() + 60
-        status = None
-        while status is None and time.monotonic() < deadline:
-            done, raw = os.waitpid(pid, os.WNOHANG)
-            if done:
-                status = os.waitstatus_to_exitcode(raw)
-            else:
-                time.sleep(0.05)
-        if status is None:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
+        def child() -> int:
+            ok = publisher.publish(child_batch).delivered == 3
+            own = publisher._conn.sock.getsockname()[1] != parent_port
+            publisher.close()
+            return 0 if ok and own else 2
+
+        pid = fork(child)
+        status = wait_all([pid], 60)[pid]
         assert status == 0
         result = publisher.publish(after)
         assert publisher._conn.sock.getsockname()[1] == parent_port  # same, still working

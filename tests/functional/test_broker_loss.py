@@ -25,7 +25,6 @@ from oslo_messaging import opts as oslo_messaging_opts
 
 from faultwrap import notifier
 from tests.support.broker import unwrap
-from tests.support.brokerproxy import BrokerProxy
 from tests.support.conf import make_conf
 
 pytestmark = pytest.mark.broker
@@ -44,11 +43,10 @@ RECOVERY_WAIT = 60.0
 
 
 @pytest.fixture
-def proxy(broker):
-    proxy = BrokerProxy()
+def proxy(proxy, broker):
+    """The conftest's proxy, forwarding."""
     proxy.forward()
-    yield proxy
-    proxy.close()
+    return proxy
 
 
 @pytest.fixture

@@ -7,12 +7,11 @@ import io
 import re
 import subprocess
 
-import amqp
 import pytest
 
-from faultwrap import check, check_broker, notifier, paste
-from tests.support.broker import BROKER_HOST, BROKER_PORT, faultwrap_command
-from tests.support.brokerproxy import BrokerProxy
+from faultwrap import check, check_broker
+from tests.support.broker import faultwrap_command, queue_exists
+from tests.support.conf import forget_private_confs
 
 pytestmark = pytest.mark.broker
 
@@ -31,33 +30,10 @@ def run(*args: str) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def queue_exists(name: str) -> bool:
-    conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest", password="guest")
-    conn.connect()
-    try:
-        channel = conn.channel()
-        try:
-            channel.queue_declare(name, passive=True)
-        except amqp.exceptions.NotFound:
-            return False
-        return True
-    finally:
-        conn.close()
-
-
-@pytest.fixture
-def proxy():
-    proxy = BrokerProxy()
-    yield proxy
-    proxy.close()
-
-
 @pytest.fixture(autouse=True)
 def _forget_private_confs():
     yield
-    for conf in paste._PRIVATE_CONFS.values():
-        notifier.reset(conf)
-    paste._PRIVATE_CONFS.clear()
+    forget_private_confs()
 
 
 def test_round_trip_on_the_real_broker_and_nothing_left_behind(broker, tmp_path):

@@ -22,8 +22,14 @@ import pytest
 from oslo_context import context as oslo_context
 
 from faultwrap import notifier
-from tests.support.broker import BROKER_HOST, BROKER_PORT, PRIORITIES, faultwrap_command
-from tests.support.brokerproxy import BrokerProxy
+from tests.support.broker import (
+    BROKER_HOST,
+    BROKER_PORT,
+    PRIORITIES,
+    faultwrap_command,
+    queue_exists,
+)
+from tests.support.broker import connect as broker_connect
 
 pytestmark = pytest.mark.broker
 
@@ -109,8 +115,7 @@ def listens():
 @pytest.fixture
 def channel(broker):
     """A raw AMQP channel; its connection is closed at teardown."""
-    conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest", password="guest")
-    conn.connect()
+    conn = broker_connect()
     try:
         yield conn.channel()
     finally:
@@ -135,21 +140,6 @@ def publish(channel, topic: str, priority: str, event_type: str, payload: dict) 
         exchange="openstack",
         routing_key=f"{topic}.{priority}",
     )
-
-
-def queue_exists(name: str) -> bool:
-    """Passive declare on a connection of its own (a 404 closes the channel)."""
-    conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest", password="guest")
-    conn.connect()
-    try:
-        conn.channel().queue_declare(name, passive=True)
-        return True
-    except amqp.exceptions.NotFound:
-        return False
-    except amqp.exceptions.ResourceLocked:  # exclusive to the listener: it exists
-        return True
-    finally:
-        conn.close()
 
 
 def wait_gone(name: str, timeout: float = 10.0) -> bool:
@@ -328,15 +318,6 @@ def test_copy_and_shared_print_the_same_lines(broker, broker_conf, topic, queues
 # -- failures: bounded, one line, their own code ------------------------------------
 
 
-@pytest.fixture
-def proxy():
-    p = BrokerProxy()
-    try:
-        yield p
-    finally:
-        p.close()
-
-
 def assert_one_line_failure(listen: Listen, code: int, expected: int, secret: str = "") -> None:
     assert code == expected, listen.err
     assert len(listen.err) == 1, listen.err
@@ -408,8 +389,7 @@ def test_broker_hanging_after_connect_still_ends_at_the_timeout(
 
 
 def _delete_queue(name: str) -> None:
-    conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest", password="guest")
-    conn.connect()
+    conn = broker_connect()
     try:
         conn.channel().queue_delete(name)
     finally:
@@ -442,8 +422,7 @@ def test_a_missing_exchange_is_declared_as_oslo_messaging_declares_it(broker, to
     services' own declaration later matches; the test deletes it afterwards.
     """
     exchange = f"{topic}_exchange"
-    conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest", password="guest")
-    conn.connect()
+    conn = broker_connect()
     try:
         listen = listens(
             broker, "--exchange", exchange, "--topic", topic, "--count", "1", "--timeout", str(WAIT)

@@ -30,14 +30,36 @@ def broker_reachable(host: str = BROKER_HOST, port: int = BROKER_PORT, timeout: 
         return False
 
 
+def connect():
+    """A connected ``amqp.Connection`` to the test broker (the caller closes it)."""
+    import amqp
+
+    conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest", password="guest")
+    conn.connect()
+    return conn
+
+
+def queue_exists(name: str) -> bool:
+    """Passive declare on a connection of its own (a 404 closes the channel)."""
+    import amqp
+
+    conn = connect()
+    try:
+        conn.channel().queue_declare(name, passive=True)
+        return True
+    except amqp.exceptions.NotFound:
+        return False
+    except amqp.exceptions.ResourceLocked:  # exclusive to another connection: it exists
+        return True
+    finally:
+        conn.close()
+
+
 class QueueReader:
     """Reads raw messages from ``<topic>.<priority>`` queues and deletes them afterwards."""
 
     def __init__(self) -> None:
-        import amqp
-
-        self.conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest", password="guest")
-        self.conn.connect()
+        self.conn = connect()
         self.channel = self.conn.channel()
         self.queues: set[str] = set()
 

@@ -84,6 +84,12 @@ class ConfFiles:
         return str(path)
 
     def cleanup(self) -> None:
-        for conf in paste._PRIVATE_CONFS.values():
-            notifier.reset(conf)
-        paste._PRIVATE_CONFS.clear()
+        forget_private_confs()
+
+
+def forget_private_confs() -> None:
+    """Forget the private ConfigOpts FaultWrapper made from config files (and their
+    notifiers), so the next test's files are read afresh."""
+    for conf in paste._PRIVATE_CONFS.values():
+        notifier.reset(conf)
+    paste._PRIVATE_CONFS.clear()
