@@ -23,7 +23,7 @@ from tests.support.broker import (
 )
 from tests.support.broker import connect as broker_connect
 from tests.support.brokerproxy import BrokerProxy
-from tests.support.conf import make_conf
+from tests.support.conf import messaging_conf
 
 
 @pytest.fixture(scope="session")
@@ -99,13 +99,8 @@ def broker_conf(broker, topic, queues):
     """Config that sends messagingv2 to the real broker on this test's own topics."""
     queues.watch(topic)
     queues.watch(f"{topic}_versioned")
-    conf = make_conf(
-        oslo_messaging_notifications={
-            "driver": ["messagingv2"],
-            "transport_url": broker,
-            "topics": [topic],
-        },
-        notifications={"host": "testhost", "versioned_notifications_topics": [f"{topic}_versioned"]},
+    conf = messaging_conf(
+        broker, [topic], notifications={"versioned_notifications_topics": [f"{topic}_versioned"]}
     )
     yield conf
     # Deliver what the test left queued before ``queues`` deletes the queues: a late

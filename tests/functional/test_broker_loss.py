@@ -25,7 +25,7 @@ from oslo_messaging import opts as oslo_messaging_opts
 
 from faultwrap import notifier
 from tests.support.broker import unwrap
-from tests.support.conf import make_conf
+from tests.support.conf import make_conf, messaging_conf
 
 pytestmark = pytest.mark.broker
 
@@ -52,14 +52,7 @@ def proxy(proxy, broker):
 @pytest.fixture
 def proxied_conf(proxy, topic, queues):
     queues.watch(topic)
-    conf = make_conf(
-        oslo_messaging_notifications={
-            "driver": ["messagingv2"],
-            "transport_url": proxy.url,
-            "topics": [topic],
-        },
-        notifications={"host": "testhost", "delivery_queue_size": QUEUE_SIZE},
-    )
+    conf = messaging_conf(proxy.url, [topic], notifications={"delivery_queue_size": QUEUE_SIZE})
     for group, opts in oslo_messaging_opts.list_opts():
         if group == "oslo_messaging_rabbit":
             conf.register_opts(opts, group=group)

@@ -53,6 +53,20 @@ def versioned_conf(**notifications) -> cfg.ConfigOpts:
     return unit_conf(notifications={"notification_format": "versioned", **notifications})
 
 
+def messaging_conf(url: str, topics: list[str], **overrides_by_group: dict) -> cfg.ConfigOpts:
+    """Config that sends messagingv2 to ``url`` on ``topics`` (host ``testhost``), with
+    extra overrides merged in by group: the broker tests' config."""
+    return make_conf(**merge_groups(
+        {
+            "oslo_messaging_notifications": {
+                "driver": ["messagingv2"], "transport_url": url, "topics": topics,
+            },
+            "notifications": {"host": "testhost"},
+        },
+        overrides_by_group,
+    ))
+
+
 def rabbit_conf(url: str = "rabbit://guest:guest@127.0.0.1:5672/", **rabbit) -> cfg.ConfigOpts:
     """Config for the batch publisher: ``url`` and ``[oslo_messaging_rabbit]`` overrides."""
     conf = make_conf(oslo_messaging_notifications={"transport_url": url})

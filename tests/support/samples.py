@@ -290,9 +290,15 @@ def emit_sample(name: str) -> dict:
     return messages[0]
 
 
+def object_data(payload: dict) -> dict:
+    """A versioned payload's ``<project>_object.data``."""
+    (key,) = [k for k in payload if k.endswith("_object.data")]
+    return payload[key]
+
+
 def payload_data(envelope: dict) -> dict:
-    (key,) = [k for k in envelope["payload"] if k.endswith("_object.data")]
-    return envelope["payload"][key]
+    """The payload data of a versioned notification's envelope."""
+    return object_data(envelope["payload"])
 
 
 def apply_replacements(expected: dict, actual: dict, replacements: dict) -> None:

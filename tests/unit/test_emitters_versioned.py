@@ -22,6 +22,7 @@ from faultwrap.objects import service as service_objects
 from tests.support.conf import versioned_conf
 from tests.support.exceptions import CodeRaises, NoModule, StrNotStr, StrRaises
 from tests.support.samples import COMPUTE_NODE, FAULT, NODE, SCHEMAS_DIR, SERVICE
+from tests.support.samples import payload_data as data
 from tests.support.sources import Spy
 
 
@@ -30,21 +31,16 @@ def _conf(**notifications):
 
 
 @pytest.fixture
-def vconf():
-    conf = _conf()
-    yield conf
-    notifier.reset(conf)
+def vconf(vconf):
+    """The conftest's versioned config, with api.fault notifications on."""
+    vconf.set_override("notify_api_faults", True, group="notifications")
+    return vconf
 
 
 @pytest.fixture
 def strict():
     with base.strict():
         yield
-
-
-def data(message):
-    (key,) = [k for k in message["payload"] if k.endswith("_object.data")]
-    return message["payload"][key]
 
 
 def shape(payload_cls):
