@@ -25,7 +25,13 @@ from faultwrap.emitters import instance as instance_emitters
 from tests.consumers import rows
 from tests.support.broker import BROKER_HOST, BROKER_PORT, BROKER_URL, PRIORITIES, broker_reachable
 from tests.support.broker import connect as broker_connect
-from tests.support.conf import conf_from_file, make_conf
+from tests.support.conf import (
+    conf_from_file,
+    make_conf,
+    messaging_conf,
+    messaging_groups,
+    set_overrides,
+)
 
 pytest.importorskip("ceilometer", reason="needs Ceilometer: run `tox -e consumers`")
 
@@ -103,13 +109,9 @@ def ceilometer_on_bus(broker_url, topic):
 def faultwrap_conf(broker_url: str, topic: str, config_dir=None, control_exchange=None):
     """faultwrap's config; ``control_exchange`` set as a service's file sets it."""
     if control_exchange is None:
-        conf = make_conf()
-    else:
-        conf = conf_from_file(config_dir, f"[DEFAULT]\ncontrol_exchange = {control_exchange}\n")
-    for name, value in {"driver": ["messagingv2"], "transport_url": broker_url,
-                        "topics": [topic]}.items():
-        conf.set_override(name, value, group="oslo_messaging_notifications")
-    conf.set_override("host", "testhost", group="notifications")
+        return messaging_conf(broker_url, [topic])
+    conf = conf_from_file(config_dir, f"[DEFAULT]\ncontrol_exchange = {control_exchange}\n")
+    set_overrides(conf, messaging_groups(broker_url, [topic]))
     return conf
 
 

@@ -28,10 +28,15 @@ def make_conf(**overrides_by_group: dict) -> cfg.ConfigOpts:
     conf([], project="faultwrap-tests", default_config_files=[], default_config_dirs=[])
     fw_conf.register_opts(conf)
     notifier.register_oslo_notification_opts(conf)
+    set_overrides(conf, overrides_by_group)
+    return conf
+
+
+def set_overrides(conf: cfg.ConfigOpts, overrides_by_group: dict[str, dict]) -> None:
+    """``set_override`` for each option, by group (``DEFAULT`` for the default group)."""
     for group, values in overrides_by_group.items():
         for name, value in values.items():
             conf.set_override(name, value, group=None if group == "DEFAULT" else group)
-    return conf
 
 
 def merge_groups(*layers: dict[str, dict]) -> dict[str, dict]:
@@ -53,18 +58,19 @@ def versioned_conf(**notifications) -> cfg.ConfigOpts:
     return unit_conf(notifications={"notification_format": "versioned", **notifications})
 
 
-def messaging_conf(url: str, topics: list[str], **overrides_by_group: dict) -> cfg.ConfigOpts:
-    """Config that sends messagingv2 to ``url`` on ``topics`` (host ``testhost``), with
-    extra overrides merged in by group: the broker tests' config."""
-    return make_conf(**merge_groups(
-        {
-            "oslo_messaging_notifications": {
-                "driver": ["messagingv2"], "transport_url": url, "topics": topics,
-            },
-            "notifications": {"host": "testhost"},
+def messaging_groups(url: str, topics: list[str]) -> dict[str, dict]:
+    """The broker tests' overrides: messagingv2 to ``url`` on ``topics``, host ``testhost``."""
+    return {
+        "oslo_messaging_notifications": {
+            "driver": ["messagingv2"], "transport_url": url, "topics": topics,
         },
-        overrides_by_group,
-    ))
+        "notifications": {"host": "testhost"},
+    }
+
+
+def messaging_conf(url: str, topics: list[str], **overrides_by_group: dict) -> cfg.ConfigOpts:
+    """The broker tests' config (``messaging_groups``), extra overrides merged in by group."""
+    return make_conf(**merge_groups(messaging_groups(url, topics), overrides_by_group))
 
 
 def rabbit_conf(url: str = "rabbit://guest:guest@127.0.0.1:5672/", **rabbit) -> cfg.ConfigOpts:
