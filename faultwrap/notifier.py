@@ -172,7 +172,10 @@ class NotificationCore:
         except Exception as exc:  # noqa: BLE001 - any builder bug: counted, logged once
             self.report_failure(event_type, exc)
             return False
-        return self.state().delivery.submit((versioned, safe_ctxt, message, wire_priority))
+        route = self.settings.route(versioned, event_type)
+        return self.state().delivery.submit(
+            (versioned, safe_ctxt, message, wire_priority, route)
+        )
 
     def report_failure(self, event_type: str, exc: BaseException) -> None:
         """Count a notification that could not be built and log it once (throttled);

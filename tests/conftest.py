@@ -8,7 +8,7 @@ from oslo_messaging.notify import _impl_test
 from oslo_serialization import jsonutils
 
 from faultwrap import conf as fw_conf
-from faultwrap import failures, notifier
+from faultwrap import drivers, failures, notifier
 
 
 def make_conf(**overrides_by_group: dict) -> cfg.ConfigOpts:
@@ -28,6 +28,12 @@ class CapturedNotifications:
 
     def reset(self) -> None:
         _impl_test.reset()
+        drivers.TEST_ROUTES.clear()
+
+    @property
+    def routes(self) -> list[tuple]:
+        """``(event_type, exchange, topics)`` per message (``drivers.TEST_ROUTES``)."""
+        return list(drivers.TEST_ROUTES)
 
     @property
     def messages(self) -> list[dict]:
