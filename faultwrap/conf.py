@@ -168,6 +168,16 @@ ROUTE_FAMILIES = (
 )
 
 
+def route_family(versioned: bool, event_type: str) -> RouteFamily | None:
+    """The family an event type belongs to (by its first part), or None."""
+    prefix = event_type.partition(".")[0]
+    fmt = "versioned" if versioned else "legacy"
+    for family in ROUTE_FAMILIES:
+        if family.prefix == prefix and fmt in family.formats:
+            return family
+    return None
+
+
 def _route_opts(family: RouteFamily) -> list[cfg.Opt]:
     fallback = {
         ("legacy",): "[oslo_messaging_notifications] topics",
