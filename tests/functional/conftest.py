@@ -158,7 +158,9 @@ def broker_conf(broker, topic, queues):
             "transport_url": broker,
             "topics": [topic],
         },
-        notifications={"host": "testhost", "versioned_notifications_topics": [f"{topic}_versioned"]},
+        # Baremetal's default topic is Ironic's own, shared name: this test's instead.
+        notifications={"host": "testhost", "versioned_notifications_topics": [f"{topic}_versioned"],
+                       "baremetal_topics": [f"{topic}_versioned"]},
     )
     yield conf
     # Deliver what the test left queued before ``queues`` deletes the queues: a late
