@@ -2,7 +2,9 @@
 
 Transport, driver, topics and retry are oslo.messaging's own
 ``[oslo_messaging_notifications]`` options; faultwrap only adds what oslo.messaging
-has no word for. Every help text says why its default is safe.
+has no word for, such as an exchange and topics per family (``ROUTE_FAMILIES``;
+``[DEFAULT] control_exchange`` stays oslo.messaging's: faultwrap never registers
+it). Every help text says why its default is safe.
 """
 
 from __future__ import annotations
