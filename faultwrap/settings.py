@@ -83,6 +83,20 @@ def resolve_routes(
     return routes
 
 
+def describe_routes(routes: Mapping[tuple[bool, str], Route], control_exchange: str) -> str:
+    """One line for operators: each family's exchange and topics (``faultwrap check``)."""
+    parts = []
+    for family in fw_conf.ROUTE_FAMILIES:
+        for fmt in family.formats:
+            route = routes.get((fmt == "versioned", family.prefix))
+            if route is None:
+                continue
+            label = family.name if len(family.formats) == 1 else f"{family.name} ({fmt})"
+            parts.append(f"{label} on {route.exchange or control_exchange!r} "
+                         f"({', '.join(route.topics)})")
+    return "; ".join(parts)
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """What the notification core needs from the configuration, read once."""
