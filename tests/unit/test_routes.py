@@ -167,3 +167,10 @@ def test_every_route_family_has_both_options_in_the_sample_config():
                      for kind in ("exchange", "topics")}
     assert {f.name for f in fw_conf.ROUTE_FAMILIES} == {
         "compute", "service", "compute_node", "image", "task", "baremetal", "api_fault"}
+
+
+def test_an_event_type_that_is_no_string_is_counted_never_raised(routed, notifications):
+    conf = routed()
+    assert notifier.get_notifier("api", conf=conf).info(None, 5, {}) is False
+    assert notifier.stats(conf=conf)["dropped"]["build_failed"] == 1
+    assert notifications.messages == []
