@@ -136,22 +136,19 @@ def test_faultwrap_and_ceilometer_default_topics_are_the_same():
             == list(faultwrap.oslo_messaging_notifications.topics) == ["notifications"])
 
 
-@pytest.mark.parametrize("exchanges", [
-    pytest.param("faultwrap defaults", marks=pytest.mark.xfail(
-        strict=True, raises=AssertionError, reason="issue 11 item 1: per-family default exchanges not wired yet "
-        "(everything goes to control_exchange 'openstack'); remove this mark with it")),
-    "control_exchange set per family",
-])
+@pytest.mark.parametrize("exchanges", ["faultwrap defaults", "empty family exchanges, control_exchange per service"])
 def test_stock_ceilometer_meters_compute_and_image_from_the_bus(
         ceilometer_on_bus, broker_url, topic, exchanges, tmp_path):
     instance_id, image_id = str(uuid.uuid4()), str(uuid.uuid4())
     if exchanges == "faultwrap defaults":
         compute_conf = image_conf = faultwrap_conf(broker_url, topic)
-    else:  # what an operator does today: the service's control_exchange
+    else:  # the family's exchange emptied: the service's own control_exchange
         (tmp_path / "nova").mkdir()
         (tmp_path / "glance").mkdir()
         compute_conf = faultwrap_conf(broker_url, topic, tmp_path / "nova", "nova")
+        compute_conf.set_override("compute_exchange", "", group="notifications")
         image_conf = faultwrap_conf(broker_url, topic, tmp_path / "glance", "glance")
+        image_conf.set_override("image_exchange", "", group="notifications")
     try:
         instance_emitters.notify_about_instance_usage(
             fw_notifier.get_notifier("compute", rows.HOST, conf=compute_conf),

@@ -100,7 +100,10 @@ def broker_conf(broker, topic, queues):
     queues.watch(topic)
     queues.watch(f"{topic}_versioned")
     conf = messaging_conf(
-        broker, [topic], notifications={"versioned_notifications_topics": [f"{topic}_versioned"]}
+        broker, [topic],
+        # Baremetal's default topic is Ironic's own, shared name: this test's instead.
+        notifications={"versioned_notifications_topics": [f"{topic}_versioned"],
+                       "baremetal_topics": [f"{topic}_versioned"]},
     )
     yield conf
     # Deliver what the test left queued before ``queues`` deletes the queues: a late

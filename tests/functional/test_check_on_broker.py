@@ -46,6 +46,10 @@ def test_round_trip_on_the_real_broker_and_nothing_left_behind(broker, tmp_path)
     match = re.search(r"sent as (faultwrap_check_[0-9a-f]{12}\.info) and read back", lines[5])
     assert match, lines[5]
     assert "exchange 'openstack', topics notifications" in lines[5]
+    assert ("faultwrap's families: compute on 'nova' (notifications); service on 'nova' "
+            "(versioned_notifications)") in lines[5]
+    assert "baremetal on 'ironic' (ironic_versioned_notifications)" in lines[5]
+    assert "api_fault (legacy) on 'openstack' (notifications)" in lines[5]
     assert lines[5].endswith("on cfg.CONF the service's own default applies instead "
                              "(Nova's is 'nova', Glance's 'glance')")
     assert not queue_exists(match.group(1))  # deleted after the read
