@@ -2,7 +2,7 @@
 
 Issue 10 item 4. A gunicorn server of 3 sync workers serves faults through the paste
 pipeline ``request_id -> faultwrap -> demo`` (notify_api_faults on, messagingv2 to
-RabbitMQ through a ``BrokerProxy``; tests/functional/gunicorn_rig.py). Client threads
+RabbitMQ through a ``BrokerProxy``; tests/support/gunicorn_rig.py). Client threads
 send a steady load of faults (``/v1/unsafe`` 500 and ``/v1/conflict`` 409, in turn);
 the test's own consumer reads ``<topic>.error``, a queue no other test uses. Mid-load
 the broker fails one way, then comes back, the load never stopping:
@@ -52,10 +52,10 @@ from dataclasses import dataclass, field
 import pytest
 
 from faultwrap import conf as fw_conf
-from tests.functional.brokerproxy import BrokerProxy
-from tests.functional.conftest import unwrap
-from tests.functional.gunicorn_rig import Gunicorn, LoadGenerator, p99
-from tests.functional.memory_alarm import MemoryAlarm
+from tests.support.broker import unwrap
+from tests.support.brokerproxy import BrokerProxy
+from tests.support.gunicorn_rig import Gunicorn, LoadGenerator, p99
+from tests.support.memory_alarm import MemoryAlarm
 
 pytestmark = pytest.mark.broker
 
@@ -332,14 +332,6 @@ def figure(run: Run, consumer: Consumer) -> dict:
     }
 
 
-@pytest.fixture
-def proxy(broker):
-    proxy = BrokerProxy()
-    proxy.forward()
-    yield proxy
-    proxy.close()
-
-
 CASES = [
     pytest.param("stopped", False, False, id="stopped"),
     pytest.param("hung", False, False, id="hung"),
@@ -356,6 +348,7 @@ def test_broker_fault_under_gunicorn(kind, spool, kill, proxy, topic, queues, tm
         pytest.skip("this faultwrap has no [notifications] spool_path option (the durable "
                     "spool is not wired into delivery yet)")
     queues.watch(topic)
+    proxy.forward()
     spool_path = str(tmp_path / "spool" / "notifications.sqlite") if spool else None
     run = run_scenario(kind, spool_path, kill, proxy, topic, queues, tmp_path)
     consumer = run.consumer

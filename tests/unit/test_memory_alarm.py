@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.functional import memory_alarm
-from tests.functional.memory_alarm import MemoryAlarm, parse_watermark
+from tests.support import memory_alarm
+from tests.support.memory_alarm import MemoryAlarm, parse_watermark
 
 
 @pytest.mark.parametrize(("printed", "args"), [

@@ -1,9 +1,8 @@
 """A gunicorn server of sync workers serving the demo pipeline, and a load generator.
 
-Used by tests/functional/test_fault_injection.py and by the bench's gunicorn rows
-(bench/gunicorn_measures.py). The server runs ``request_id -> faultwrap -> demo`` from an
-api-paste.ini (as etc/faultwrap/api-paste.ini) with a faultwrap.conf written next to it.
-Its gunicorn config file has two hooks, so the test can see inside the workers:
+Used by tests/functional/test_fault_injection.py. The server runs
+``request_id -> faultwrap -> demo`` from an api-paste.ini (as etc/faultwrap/api-paste.ini)
+with a faultwrap.conf written next to it. Its gunicorn config file has two hooks, so the test can see inside the workers:
 
 - ``post_worker_init`` writes ``ready-<pid>`` once a worker has loaded the app (the
   notifier transport made by ``FaultWrapper.factory``): the load starts only when every
