@@ -93,6 +93,10 @@ SCENARIOS: list[Scenario] = [
                  broker=True)
         for size in (1, 10, 100, 500)
     ),
+    Scenario("nullhandler.faultwrap", "faultwrap, notifications off, NullHandler",
+             "faultwrap_off", "failing_app", null_handler=True),
+    Scenario("nullhandler.catcherrors", "oslo.middleware CatchErrors, NullHandler",
+             "catcherrors", "failing_app", null_handler=True),
     Scenario("gunicorn.tryexcept", "gunicorn, 3 sync workers: try/except, static 500",
              measure="gunicorn_measures:tryexcept", unit="/s", higher_is_better=True),
     Scenario("gunicorn.catcherrors", "gunicorn, 3 sync workers: oslo.middleware CatchErrors",
@@ -101,10 +105,6 @@ SCENARIOS: list[Scenario] = [
              "gunicorn, 3 sync workers: faultwrap, api.fault to RabbitMQ",
              measure="gunicorn_measures:faultwrap_rabbit", unit="/s", higher_is_better=True,
              broker=True),
-    Scenario("nullhandler.faultwrap", "faultwrap, notifications off, NullHandler",
-             "faultwrap_off", "failing_app", null_handler=True),
-    Scenario("nullhandler.catcherrors", "oslo.middleware CatchErrors, NullHandler",
-             "catcherrors", "failing_app", null_handler=True),
 ]
 
 @dataclass(frozen=True)
@@ -135,16 +135,16 @@ GROUPS = {
         "",
         "publish.oslo_sync",
     ),
+    "nullhandler": Group(
+        "Fault path, log records made but not written (NullHandler)",
+        "fault.tryexcept",
+        "nullhandler.catcherrors",
+    ),
     "gunicorn": Group(
         "Fault path over HTTP, requests/s: gunicorn, 3 sync workers, paste pipeline, "
         "one log file",
         "",
         "gunicorn.catcherrors",
-    ),
-    "nullhandler": Group(
-        "Fault path, log records made but not written (NullHandler)",
-        "fault.tryexcept",
-        "nullhandler.catcherrors",
     ),
 }
 
