@@ -74,6 +74,9 @@ class Settings:
     flush_timeout: float
     sync: bool
     retry: int
+    #: ``spool_path`` (None: no spool, at most once) and its bound.
+    spool_path: str | None = None
+    spool_max_bytes: int = 64 * 1024 * 1024
     #: Why this configuration cannot be used (a bad value, secrets masked), or None.
     config_error: str | None = None
 
@@ -102,6 +105,8 @@ _PERMISSIVE = {
     "delivery_flush_timeout": 0.0,
     "delivery_sync": True,
     "delivery_retry": 0,
+    "spool_path": None,
+    "spool_max_bytes": 64 * 1024 * 1024,
 }
 
 
@@ -164,6 +169,8 @@ def resolve(conf: cfg.ConfigOpts, lenient: bool = False) -> Settings:
         flush_timeout=read(ns, "delivery_flush_timeout"),
         sync=read(ns, "delivery_sync"),
         retry=read(ns, "delivery_retry"),
+        spool_path=read(ns, "spool_path") or None,
+        spool_max_bytes=read(ns, "spool_max_bytes"),
         config_error=None if error is None else strutils.mask_password(
             f"{type(error).__name__}: {error}"
         ),
