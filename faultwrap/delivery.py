@@ -56,7 +56,7 @@ PAUSE_START = 0.1
 #: Longest pause between sends while they fail: how late recovery is seen at worst.
 PAUSE_MAX = 5.0
 #: Most items per publish (and per spool transaction).
-BATCH_SIZE = 200
+BATCH_SIZE = 1000
 #: How often an idle sender keeps its connection alive and looks for spooled entries.
 IDLE_INTERVAL = 1.0
 

@@ -122,16 +122,15 @@ class corked:  # lower case: used like a function, ``with corked(transport)``
     caller drops the connection on an error anyway.
     """
 
-    __slots__ = ("transport", "buffer", "saved")
+    __slots__ = ("buffer", "saved", "transport")
 
     def __init__(self, transport: Any) -> None:
         self.transport = transport
         self.buffer = bytearray()
 
-    def __enter__(self) -> corked:
+    def __enter__(self) -> None:
         self.saved = self.transport.__dict__.get("_write")
         self.transport._write = self.buffer.extend
-        return self
 
     def __exit__(self, *exc_info: object) -> None:
         if self.saved is None:
