@@ -399,6 +399,13 @@ class Delivery(DropCounter):
 
     # -- threads ---------------------------------------------------------------------------
 
+    def start(self) -> bool:
+        """Start the sender thread now rather than on the first ``submit`` (a spool that
+        holds entries: replay them without waiting for a notification)."""
+        if self._sync or self._closed:
+            return False
+        return self._thread is not None or self._start_sender()
+
     def _start_sender(self) -> bool:
         """Start the sender thread; False when the interpreter no longer allows it."""
         with self._lock:

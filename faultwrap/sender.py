@@ -178,14 +178,18 @@ class ProcessSender:
         Raises ``SpoolConfigError`` for an unusable spool file (``notifier.init`` lets it
         through, naming the option); a transport problem is kept in ``setup_error``.
         """
-        if self.spool is not None:
-            self.spool.open()
         if self._ready:
             return
+        if self.spool is not None:
+            self.spool.open()
         with self._setup_lock:
             if not self._ready:
                 self._setup()
                 self._ready = True
+        if self.spool is not None and not self.sync and self.spool.totals()[0]:
+            # Entries left by a process that died (or by this one before a restart):
+            # replay them now, not only once this process notifies something.
+            self.delivery.start()
 
     def _setup(self) -> None:
         try:

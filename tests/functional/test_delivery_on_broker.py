@@ -217,3 +217,59 @@ def test_a_notification_survives_a_broker_restart_with_the_spool(proxy, topic, q
     finally:
         delivery.remove_observer(recorder)
         notifier.reset(conf)
+
+
+KILLED_CHILD = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+from tests.conftest import make_conf
+from faultwrap import notifier
+conf = make_conf(
+    oslo_messaging_notifications={{"driver": ["messagingv2"], "transport_url": {url!r},
+                                   "topics": [{topic!r}]}},
+    notifications={{"host": "testhost", "spool_path": {path!r}}},
+)
+notifier.init(conf)
+n = notifier.get_notifier("api", conf=conf)
+for i in range(10):
+    n.error(None, "api.fault", {{"i": i}})
+notifier.flush(30, conf=conf)
+print(notifier.stats(conf)["spooled"], flush=True)
+time.sleep(60)  # killed with SIGKILL long before
+"""
+
+
+def test_what_a_killed_worker_spooled_is_replayed_by_the_next_one(proxy, topic, queues, tmp_path):
+    """kill -9 a worker while the broker is down: the next process on the same
+    spool_path replays its notifications."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    queues.watch(topic)
+    path = str(tmp_path / "faultwrap.sqlite")
+    proxy.down()
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    script = KILLED_CHILD.format(root=root, url=proxy.url, topic=topic, path=path)
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert child.stdout.readline().strip() == "10"  # spooled, then it waits
+        os.kill(child.pid, signal.SIGKILL)
+        assert child.wait(10) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)
+        child.stdout.close()
+    proxy.forward()
+    conf = make(proxy.url, topic, spool_path=path)
+    try:
+        notifier.init(conf)  # the next worker: its idle sender finds the entries
+        assert wait_until(lambda: notifier.stats(conf)["replayed"] == 10, 60)
+        messages = [unwrap(b) for b in queues.get(f"{topic}.error", count=10, timeout=10)]
+        assert [m["payload"]["i"] for m in messages] == list(range(10))
+        assert notifier.stats(conf)["spool_entries"] == 0
+    finally:
+        notifier.reset(conf)

@@ -316,3 +316,18 @@ def test_spool_settings_are_read_once(tmp_path):
     assert (settings.spool_path, settings.spool_max_bytes) == (path, 128 * 1024)
     notifier.reset(conf)
     assert make_conf().notifications.spool_path is None
+
+
+def test_start_replays_what_the_spool_holds_without_a_notification(spool):
+    spool.put([item(i) for i in range(3)])  # left by a process that died
+    broker = Broker()
+    d = Delivery(queue_size=10, send_batch=broker, spool=spool, idle_interval=0.01)
+    assert d.start()
+    for _ in range(500):
+        if d.stats()["replayed"] == 3:
+            break
+        threading.Event().wait(0.01)
+    assert d.stats()["replayed"] == 3 and d.stats()["queued"] == 0
+    assert broker.received == ["id-0", "id-1", "id-2"]
+    d.close(0)
+    assert Delivery(sync=True, send_batch=broker).start() is False  # sync: no sender thread
