@@ -300,6 +300,8 @@ class Delivery(DropCounter):
         if self._sync:
             with self._lock:
                 self._queued += 1
+            if _OBSERVERS:
+                _observe("queued", 1)
             self._handle([item])
             return True
         if self._thread is None and not self._start_sender():
