@@ -57,6 +57,9 @@ PAUSE_START = 0.1
 PAUSE_MAX = 5.0
 #: Most items per publish (and per spool transaction).
 BATCH_SIZE = 1000
+#: After a put the spool refused for lack of room, how long to count spool_full without
+#: trying again (unless a replay made room).
+SPOOL_FULL_RETRY = 1.0
 #: How often an idle sender keeps its connection alive and looks for spooled entries.
 IDLE_INTERVAL = 1.0
 
@@ -275,6 +278,7 @@ class Delivery(DropCounter):
         self._backlog = spool is not None  # the spool may hold entries (a dead worker's)
         self._retry_at = 0.0  # no publish before this (the pause after a failure)
         self._pause = 0.0
+        self._spool_full_until = 0.0  # no spool put before this: it was full
         self._up: bool | None = None
         # Overflow: items that met a full queue, for the spool-writer thread.
         self._overflow: collections.deque = collections.deque()
@@ -582,6 +586,11 @@ class Delivery(DropCounter):
         if spool is None:
             self.count_drop(reason, len(items))
             return
+        if time.monotonic() < self._spool_full_until:
+            # Full a moment ago and nothing replayed since: do not encode what cannot
+            # fit (a long outage would otherwise spend the sender's CPU on it).
+            self.count_drop(SPOOL_FULL, len(items))
+            return
         try:
             accepted = spool.put(items)
         except Exception as exc:  # noqa: BLE001 - an unusable spool: dropped, said why
@@ -594,6 +603,7 @@ class Delivery(DropCounter):
             if _OBSERVERS:
                 _observe("spooled", accepted)
         if accepted < len(items):
+            self._spool_full_until = time.monotonic() + SPOOL_FULL_RETRY
             self.count_drop(SPOOL_FULL, len(items) - accepted)
         self._read_totals()
 
@@ -621,6 +631,7 @@ class Delivery(DropCounter):
         except Exception:  # leases end on their own: a replay, never a loss
             LOG.debug("faultwrap: spool ack/release failed", exc_info=True)
         if done:
+            self._spool_full_until = 0.0  # acks made room
             with self._lock:
                 self._delivered += len(done)
                 self._replayed += len(done)

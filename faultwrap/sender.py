@@ -59,6 +59,15 @@ _SPOOLS: dict[tuple[str, int], fw_spool.Spool] = {}
 _SPOOLS_LOCK = threading.Lock()
 
 
+def _new_lock_in_child() -> None:
+    global _SPOOLS_LOCK
+    _SPOOLS_LOCK = threading.Lock()  # a parent thread may have held it at fork time
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
+
+
 def open_spool(path: str, max_bytes: int) -> fw_spool.Spool:
     """The process's ``Spool`` for ``path`` (opened and checked once; a forked child
     reuses it: the Spool opens its own connection there). Raises ``SpoolConfigError``."""

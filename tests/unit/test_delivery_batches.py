@@ -217,7 +217,8 @@ def test_a_full_queue_hands_over_to_the_spool_writer_never_to_sqlite_on_the_call
     d.close(0)
 
 
-def test_spool_full_is_a_drop_reason(tmp_path):
+def test_spool_full_is_a_drop_reason(tmp_path, monkeypatch):
+    monkeypatch.setattr(delivery, "SPOOL_FULL_RETRY", 60.0)  # however slow the machine
     small = sender.ItemSpool(str(tmp_path / "small.sqlite"), 64 * 1024)
     broker = Broker()
     broker.up = False
@@ -229,6 +230,12 @@ def test_spool_full_is_a_drop_reason(tmp_path):
     stats = d.stats()
     assert stats["dropped"]["spool_full"] > 0
     assert stats["spooled"] + stats["dropped"]["spool_full"] == 60
+    # Once full, more is counted at once, without encoding it for a put that must fail.
+    calls = []
+    small.put = lambda items: calls.append(len(items)) or 0
+    d.submit(big[0])
+    assert d.flush(WAIT)
+    assert calls == [] and d.stats()["dropped"]["spool_full"] == stats["dropped"]["spool_full"] + 1
     d.close(0)
 
 
