@@ -338,3 +338,22 @@ def test_start_replays_what_the_spool_holds_without_a_notification(spool):
     assert broker.received == ["id-0", "id-1", "id-2"]
     d.close(0)
     assert Delivery(sync=True, send_batch=broker).start() is False  # sync: no sender thread
+
+
+def test_a_queue_over_half_full_offers_the_gil_to_the_sender(monkeypatch):
+    broker = Broker()
+    broker.gate.clear()  # the sender holds the first one; the rest piles up
+    d = Delivery(queue_size=10, send_batch=broker, batch_size=1)
+    d.submit(item(0))
+    assert broker.entered.wait(WAIT)
+    yields = []
+    monkeypatch.setattr(delivery.time, "sleep", lambda seconds: yields.append(seconds))
+    for i in range(1, 9):
+        d.submit(item(i))
+    # queued 1..8: the 6th, 7th and 8th leave the queue over half full (> 5 of 10).
+    assert yields == [0, 0, 0]
+    monkeypatch.undo()
+    broker.gate.set()
+    assert d.flush(WAIT)
+    assert d.stats()["delivered"] == 9
+    d.close(0)
