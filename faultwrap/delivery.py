@@ -34,6 +34,9 @@ BUILD_FAILED = "build_failed"  # the payload (or context) could not be built
 CONFIG_INVALID = "config_invalid"  # the configuration has a bad value (see notifier.init)
 DROP_REASONS = (QUEUE_FULL, DELIVERY_FAILED, SHUT_DOWN, BUILD_FAILED, CONFIG_INVALID)
 
+#: The metric the drop WARNINGs name (faultwrap.metrics; `faultwrap stats` shows it too).
+DROPPED_METRIC = "faultwrap_notifications_dropped_total"
+
 
 #: Pause after the first failed send; doubled after each further failure.
 PAUSE_START = 0.1
@@ -41,6 +44,37 @@ PAUSE_START = 0.1
 PAUSE_MAX = 5.0
 
 _STOP = object()
+
+#: Observers of the counters (issue 12's metrics): see ``add_observer``.
+_OBSERVERS: list[Any] = []
+_OBSERVER_FAILED = failures.Throttle(interval=None)
+
+
+def add_observer(obj: Any) -> None:
+    """Have ``obj`` told of each count: any of ``queued(n)``, ``delivered(n)``,
+    ``dropped(reason, n)``, ``spooled(n)``, ``replayed(n)``, ``batch(size, seconds)``,
+    ``sender(up)``. Called on the counting thread; its exceptions are swallowed
+    (logged once per observer and method)."""
+    if obj not in _OBSERVERS:
+        _OBSERVERS.append(obj)
+
+
+def remove_observer(obj: Any) -> None:
+    if obj in _OBSERVERS:
+        _OBSERVERS.remove(obj)
+
+
+def _observe(method: str, *args: Any) -> None:
+    for obj in _OBSERVERS:
+        call = getattr(obj, method, None)
+        if call is None:
+            continue
+        try:
+            call(*args)
+        except Exception:
+            if _OBSERVER_FAILED.ready((id(obj), method)):
+                LOG.warning("faultwrap: delivery observer %r failed in %s", obj, method,
+                            exc_info=True)
 
 
 def empty_stats() -> dict[str, Any]:
@@ -96,6 +130,9 @@ class DropCounter:
             if error is not None:
                 self._last_error = error
             self._dropped[reason] += count
+        if _OBSERVERS:
+            _observe("dropped", reason, count)
+        with self._lock:
             if not warn:
                 return
             self._unreported[reason] += count
@@ -106,10 +143,28 @@ class DropCounter:
             last_error = self._last_error
         LOG.warning(
             "faultwrap dropped notifications (%s) in the last %d s at most; last error: %s. "
-            "See faultwrap.notifier.stats().",
+            "Watch the metric %s (faultwrap stats, faultwrap.notifier.stats()).",
             summary,
             failures.WARN_INTERVAL,
             last_error,
+            DROPPED_METRIC,
+        )
+
+    def report_unreported(self) -> None:
+        """Log, once, the drops the throttled WARNING has not reported yet (at exit:
+        the last interval's drops would otherwise never be seen)."""
+        with self._lock:
+            unreported = {k: v for k, v in self._unreported.items() if v}
+            self._unreported = dict.fromkeys(DROP_REASONS, 0)
+            last_error = self._last_error
+        if not unreported:
+            return
+        LOG.warning(
+            "faultwrap dropped notifications (%s) not yet reported when delivery closed; "
+            "last error: %s. Watch the metric %s.",
+            ", ".join(f"{k}={v}" for k, v in unreported.items()),
+            last_error,
+            DROPPED_METRIC,
         )
 
 
@@ -142,6 +197,7 @@ class Delivery(DropCounter):
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._up: bool | None = None  # last sender state told to the observers
 
     def _pending(self) -> int:
         return self._queue.unfinished_tasks
@@ -156,6 +212,8 @@ class Delivery(DropCounter):
         if self._sync:
             with self._lock:
                 self._queued += 1
+            if _OBSERVERS:
+                _observe("queued", 1)
             self._deliver(item)
             return True
         if self._thread is None and not self._start_sender():
@@ -168,6 +226,8 @@ class Delivery(DropCounter):
             return False
         with self._lock:
             self._queued += 1
+        if _OBSERVERS:
+            _observe("queued", 1)
         return True
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -207,6 +267,7 @@ class Delivery(DropCounter):
                 left += 1
         if left:
             self.count_drop(SHUT_DOWN, left)
+        self.report_unreported()
         thread = self._thread
         if thread is not None and thread.is_alive():
             try:
@@ -251,14 +312,24 @@ class Delivery(DropCounter):
                 self._closing.wait(pause)
 
     def _deliver(self, item: Any) -> bool:
+        started = time.monotonic() if _OBSERVERS else 0.0
         try:
             self._send(item)
         except Exception as exc:  # noqa: BLE001 - counted, never reaches the caller
             # Exception text only: the driver's errors name hosts and topics, never
             # the payload (faultwrap calls the transport, not the logging driver code).
             self._last_error = f"{type(exc).__name__}: {exc}"[:500]
+            if _OBSERVERS and self._up is not False:
+                self._up = False
+                _observe("sender", False)
             self.count_drop(DELIVERY_FAILED)
             return False
         with self._lock:
             self._delivered += 1
+        if _OBSERVERS:
+            _observe("batch", 1, time.monotonic() - started)
+            _observe("delivered", 1)
+            if self._up is not True:
+                self._up = True
+                _observe("sender", True)
         return True
