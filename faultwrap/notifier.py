@@ -311,6 +311,9 @@ def init(conf: cfg.ConfigOpts | None = None) -> NotificationCore:
     else:
         core.reload()  # an explicit reload: settings changed since are taken up
     core.prepare()
+    from faultwrap import metrics  # issue 12: nothing imported unless metrics are on
+
+    metrics.setup(conf)
     return core
 
 

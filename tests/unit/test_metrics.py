@@ -1,0 +1,265 @@
+"""Metrics (issue 12): figures written by several processes add up, faults by status
+class and bounded fingerprints, the /metrics paste app, the local port, `faultwrap
+stats`, and nothing imported while metrics are off.
+
+prometheus_client picks its multiprocess mode once per interpreter, so every process
+that writes metrics here is a fresh interpreter; the test reads the directory back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from paste.deploy import loadapp
+
+from faultwrap import cli, metrics, metrics_app
+
+ROOT = Path(__file__).resolve().parents[2]
+PASTE_EXAMPLE = ROOT / "docs" / "examples" / "metrics-api-paste.ini"
+TIMEOUT = 60
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop(metrics.ENV_DIR, None)
+    env["PYTHONWARNINGS"] = "ignore"
+    return env
+
+
+def run_python(code: str, *args: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter; fail the test with its stderr if it fails."""
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True,
+        text=True, timeout=TIMEOUT, env=_env(), check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def write_conf(path: Path, metrics_dir: Path | None, **extra: str) -> Path:
+    lines = ["[notifications]"]
+    if metrics_dir is not None:
+        lines.append(f"metrics_dir = {metrics_dir}")
+    lines += [f"{k} = {v}" for k, v in extra.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# A worker: turn metrics on from a config file, then play delivery's observer calls.
+WORKER = """
+import sys
+from oslo_config import cfg
+from faultwrap import conf as fw_conf, metrics
+conf = cfg.ConfigOpts()
+fw_conf.register_opts(conf)
+conf([], default_config_files=[sys.argv[1]])
+rec = metrics.setup(conf)
+rec.queued(5)
+rec.delivered(3)
+rec.dropped("queue_full", 1)      # never queued: pending unchanged
+rec.dropped("delivery_failed", 1)  # was queued: no longer pending
+rec.spooled(0)
+rec.replayed(2)
+rec.batch(3, 0.02)
+rec.sender(sys.argv[2] == "up")
+print("ok")
+"""
+
+
+def test_figures_of_processes_add_up_and_dead_workers_leave_the_live_gauges(tmp_path):
+    mdir = tmp_path / "metrics"
+    conf = write_conf(tmp_path / "f.conf", mdir)
+    first = subprocess.Popen([sys.executable, "-c", WORKER, str(conf), "up"], env=_env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _out, err = first.communicate(timeout=TIMEOUT)
+    assert first.returncode == 0, err
+    run_python(WORKER, str(conf), "down")
+
+    f = metrics_app.figures(str(mdir))
+    assert (f["queued"], f["delivered"], f["replayed"]) == (10, 6, 4)
+    assert f["dropped"] == {"queue_full": 2, "delivery_failed": 2}
+    assert f["pending"] == 2  # (5 - 3 - 1) per worker
+    assert f["sender_up"] is False  # one worker's sender is down
+    assert f["publish"] == {"count": 2, "notifications": 6, "seconds": 0.04}
+
+    metrics.mark_process_dead(first.pid, str(mdir))  # gunicorn's child_exit
+    f = metrics_app.figures(str(mdir))
+    assert f["pending"] == 1 and f["sender_up"] is False
+    assert f["queued"] == 10  # counters keep a dead worker's figures
+
+
+FAULTS = """
+import sys, json
+from oslo_config import cfg
+from faultwrap import conf as fw_conf
+from faultwrap.middleware import FaultWrapper
+conf = cfg.ConfigOpts()
+fw_conf.register_opts(conf)
+conf([], default_config_files=[sys.argv[1]])
+
+class NotFound(Exception):
+    code = 404
+
+def app(environ, start_response):
+    kind = environ["PATH_INFO"]
+    if kind == "/ok":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+    if kind == "/404":
+        raise NotFound("no such thing")
+    if kind == "/a":
+        raise ValueError("a")
+    if kind == "/b":
+        raise KeyError("b")
+    raise ZeroDivisionError("c")
+
+wrapper = FaultWrapper(app, conf)
+statuses = []
+for path in ["/ok", "/404", "/a", "/a", "/b", "/c", "/ok"]:
+    env = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "SERVER_NAME": "x",
+           "SERVER_PORT": "80", "wsgi.url_scheme": "http"}
+    seen = []
+    b"".join(wrapper(env, lambda s, h, e=None: seen.append(s)))
+    statuses.append(seen[0][:3])
+print(json.dumps(statuses))
+"""
+
+
+def test_faults_are_counted_by_status_class_and_fingerprints_are_bounded(tmp_path):
+    mdir = tmp_path / "metrics"
+    conf = write_conf(tmp_path / "f.conf", mdir, metrics_fingerprints="2",
+                      notify_api_faults="false")
+    statuses = json.loads(run_python(FAULTS, str(conf)).stdout)
+    assert statuses == ["200", "404", "500", "500", "500", "500", "200"]
+
+    f = metrics_app.figures(str(mdir))
+    assert f["faults"] == {"4xx": 1, "5xx": 4}  # 2xx never
+    # The first two distinct fingerprints keep their label, the rest is 'other'.
+    assert len(f["fingerprints"]) == 3 and f["fingerprints"]["other"] == 2
+    assert sorted(v for k, v in f["fingerprints"].items() if k != "other") == [1, 2]
+
+
+def test_without_metrics_nothing_is_imported_and_faultwrapper_keeps_no_hook(tmp_path):
+    conf = write_conf(tmp_path / "f.conf", None, notify_api_faults="false")
+    out = run_python(FAULTS.replace(
+        'print(json.dumps(statuses))',
+        'print(json.dumps([statuses, wrapper.fault_metrics is None, '
+        '"prometheus_client" in sys.modules]))'), str(conf)).stdout
+    statuses, no_hook, imported = json.loads(out)
+    assert statuses[2] == "500"
+    assert no_hook is True and imported is False
+
+
+def test_metrics_dir_without_the_extra_is_a_clear_error(tmp_path):
+    conf = write_conf(tmp_path / "f.conf", tmp_path / "m")
+    code = """
+    import sys
+    sys.modules["prometheus_client"] = None  # the extra is not installed
+    from oslo_config import cfg
+    from faultwrap import conf as fw_conf, metrics
+    conf = cfg.ConfigOpts()
+    fw_conf.register_opts(conf)
+    conf([], default_config_files=[sys.argv[1]])
+    try:
+        metrics.setup(conf)
+    except metrics.MetricsUnavailable as exc:
+        print(exc)
+    """
+    assert "pip install 'faultwrap[metrics]'" in run_python(code, str(conf)).stdout
+
+
+def _get(app, path: str) -> tuple[str, dict, bytes]:
+    seen = []
+    env = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "SCRIPT_NAME": "",
+           "SERVER_NAME": "x", "SERVER_PORT": "80", "wsgi.url_scheme": "http",
+           "wsgi.input": None}
+    body = b"".join(app(env, lambda s, h, e=None: seen.append((s, dict(h)))))
+    return seen[0][0], seen[0][1], body
+
+
+def test_metrics_app_behind_a_urlmap_composite_from_the_documented_paste_file(tmp_path):
+    mdir = tmp_path / "metrics"
+    run_python(WORKER, str(write_conf(tmp_path / "f.conf", mdir)), "up")
+    app = loadapp(f"config:{PASTE_EXAMPLE}", global_conf={"metrics_dir": str(mdir)})
+
+    status, headers, body = _get(app, "/metrics")
+    assert status == "200 OK"
+    assert headers["Content-Type"].startswith("text/plain; version=")
+    text = body.decode()
+    assert "faultwrap_notifications_queued_total 5.0" in text
+    assert 'faultwrap_notifications_dropped_total{reason="queue_full"} 1.0' in text
+    assert "faultwrap_publish_seconds_bucket" in text
+    status, _, _ = _get(app, "/v2.1/servers")  # the API itself stays behind FaultWrapper
+    assert status.startswith("404")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_local_port_serves_the_directory_from_a_thread(tmp_path):
+    mdir = tmp_path / "metrics"
+    port = _free_port()
+    conf = write_conf(tmp_path / "f.conf", mdir, metrics_port=str(port))
+    code = WORKER.replace('print("ok")', (
+        "import urllib.request\n"
+        f"with urllib.request.urlopen('http://127.0.0.1:{port}/metrics', timeout=10) as r:\n"
+        "    print(r.read().decode())\n"))
+    text = run_python(code, str(conf), "up").stdout
+    assert "faultwrap_notifications_delivered_total 3.0" in text
+    assert "faultwrap_sender_up 1.0" in text
+
+
+def test_stats_command_text_and_json(tmp_path, capsys):
+    mdir = tmp_path / "metrics"
+    conf = write_conf(tmp_path / "f.conf", mdir)
+    run_python(WORKER, str(conf), "up")
+    run_python(WORKER, str(conf), "up")
+
+    assert cli.main(["stats", "--config-file", str(conf), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["metrics_dir"] == str(mdir)
+    assert (data["queued"], data["delivered"], data["pending"]) == (10, 6, 2)
+    assert data["dropped"] == {"delivery_failed": 2, "queue_full": 2}
+
+    assert cli.main(["stats", "--config-file", str(conf)]) == 0
+    text = capsys.readouterr().out
+    assert "notifications queued  10\n" in text
+    assert "dropped               4 (delivery_failed=2, queue_full=2)" in text
+    assert "sender                up" in text
+
+
+def test_stats_command_says_when_metrics_are_off(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv(metrics.ENV_DIR, raising=False)
+    conf = write_conf(tmp_path / "f.conf", None)
+    assert cli.main(["stats", "--config-file", str(conf)]) == 1
+    assert "metrics are off: set [notifications] metrics_dir" in capsys.readouterr().err
+    assert cli.main(["stats", "--metrics-dir", str(tmp_path / "absent")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_metrics_app_answers_503_when_the_directory_is_gone(tmp_path):
+    status, _, body = _get(metrics_app.MetricsApp(str(tmp_path / "gone")), "/")
+    assert status.startswith("503") and b"unavailable" in body
+
+
+def test_the_scrape_url_is_plain_http_get_only(tmp_path):
+    app = metrics_app.MetricsApp(str(tmp_path))
+    seen = []
+    env = {"REQUEST_METHOD": "POST", "PATH_INFO": "/"}
+    app(env, lambda s, h, e=None: seen.append(s))
+    assert seen == ["405 Method Not Allowed"]
+
+
+def test_an_empty_directory_reads_as_zeros(tmp_path):
+    f = metrics_app.figures(str(tmp_path))
+    assert (f["queued"], f["delivered"], f["pending"], f["dropped"]) == (0, 0, 0, {})
+    assert f["sender_up"] is None
