@@ -140,6 +140,9 @@ class NotificationCore:
             state, self._state = self._state, None
         if state is not None and state.pid == os.getpid():
             state.close(self.settings.flush_timeout if timeout is None else timeout)
+        invalid = self._invalid
+        if invalid is not None:  # its held-back drops are logged too (issue 12)
+            invalid.report_unreported()
 
     def _forget_after_fork(self) -> None:
         self._lock = threading.Lock()
