@@ -15,6 +15,8 @@ FaultWrapper's ``report``. See docs/metrics.rst.
 
 from __future__ import annotations
 
+import atexit
+import importlib.util
 import logging
 import os
 import threading
@@ -191,6 +193,12 @@ def setup(conf: cfg.ConfigOpts | None) -> Recorder | None:
     directory = configured_dir(conf)
     if directory is None:
         return None
+    if not _asked_by_option(conf) and importlib.util.find_spec("prometheus_client") is None:
+        # Only the environment asks (perhaps for another application): without the
+        # extra, faultwrap's metrics stay off rather than stop the service.
+        if not _warned_missing:
+            _warn_missing(directory)
+        return None
     if _RECORDER is not None:
         if os.path.abspath(directory) != os.path.abspath(_RECORDER.directory):
             LOG.warning(
@@ -206,6 +214,9 @@ def setup(conf: cfg.ConfigOpts | None) -> Recorder | None:
 
             delivery.add_observer(rec)
             _RECORDER = rec
+            # A worker that exits cleanly takes its live gauges out itself (forked
+            # workers inherit this and run it with their own pid).
+            atexit.register(_forget_live_gauges, directory)
             _serve_port(rec, conf)
     _set_spool(_RECORDER, conf)
     return _RECORDER
@@ -221,6 +232,25 @@ def _serve_port(rec: Recorder, conf: cfg.ConfigOpts | None) -> None:
         from faultwrap import metrics_app
 
         metrics_app.serve(rec.directory, port, host)
+
+
+_warned_missing = False
+
+
+def _warn_missing(directory: str) -> None:
+    global _warned_missing
+    _warned_missing = True
+    LOG.warning(
+        "faultwrap metrics are off: %s=%s is set but prometheus_client is not installed "
+        "(pip install 'faultwrap[metrics]')", ENV_DIR, directory,
+    )
+
+
+def _asked_by_option(conf: cfg.ConfigOpts | None) -> bool:
+    try:
+        return bool(conf is not None and conf.notifications.metrics_dir)
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError, AttributeError):
+        return False
 
 
 def _set_spool(rec: Recorder, conf: cfg.ConfigOpts | None) -> None:
@@ -279,9 +309,18 @@ def fault_hook(conf: cfg.ConfigOpts | None) -> Any:
     return rec.fault if rec is not None else None
 
 
+def _forget_live_gauges(directory: str) -> None:
+    try:
+        mark_process_dead(os.getpid(), directory)
+    except Exception:  # at exit: best effort
+        LOG.debug("faultwrap metrics: could not remove this process's live gauges",
+                  exc_info=True)
+
+
 def mark_process_dead(pid: int, directory: str | None = None) -> None:
-    """For gunicorn's ``child_exit`` hook (and uWSGI's): forget a dead worker's live
-    gauges so pending and sender_up stop counting it. Counters keep its figures."""
+    """For gunicorn's ``child_exit`` hook: forget a dead worker's live gauges so
+    pending and sender_up stop counting it (a worker that exits cleanly does it itself
+    at exit; one that was killed cannot). Counters keep its figures."""
     from prometheus_client import multiprocess
 
     path = directory or os.environ.get(ENV_DIR)

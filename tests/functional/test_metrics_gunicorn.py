@@ -177,3 +177,8 @@ def test_three_workers_add_up_to_what_the_consumer_counted(server, topic, queues
     os.kill(victim, signal.SIGKILL)
     assert wait_for(lambda: not live.exists(), WAIT), os.listdir(mdir)
     assert metrics_app.figures(str(mdir))["delivered"] == REQUESTS
+
+    # Workers stopped by the master exit cleanly and remove their own live gauges.
+    proc.stop()
+    assert sorted(p.name for p in mdir.glob("gauge_live*")) == []
+    assert metrics_app.figures(str(mdir))["delivered"] == REQUESTS

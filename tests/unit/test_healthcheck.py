@@ -13,7 +13,7 @@ from paste.deploy import loadapp
 
 from faultwrap import cores, delivery, metrics
 from faultwrap.healthcheck import DeliveryHealthcheck, Judge
-from tests.unit.test_metrics import WORKER, _env, write_conf
+from tests.unit.test_metrics import WORKER, _env, live_workers, write_conf
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "metrics-api-paste.ini"
 
@@ -71,18 +71,16 @@ def _backend(**keys) -> DeliveryHealthcheck:
 def test_backend_reads_every_workers_figures_from_the_metrics_directory(tmp_path):
     mdir = tmp_path / "metrics"
     conf = write_conf(tmp_path / "f.conf", mdir)
-    for _ in range(2):
-        subprocess.run([sys.executable, "-c", WORKER, str(conf), "up"], env=_env(),
-                       check=True, timeout=60, capture_output=True)
     backend = _backend(faultwrap_metrics_dir=mdir, faultwrap_stall_seconds=0,
                        faultwrap_window_seconds=5)
     assert (backend.stall, backend.window) == (0.0, 5.0)
-    figures = backend.read()
+    with live_workers(conf, "up", "up"):
+        figures = backend.read()
+        first = backend.healthcheck(80)
+        second = backend.healthcheck(80)  # 2 pending, nothing delivered since: stall 0 s
     assert (figures["delivered"], figures["pending"]) == (6, 2)
-    first = backend.healthcheck(80)
     assert (first.available, first.reason) == (True, "OK")
     assert '"pending": 2' in first.details
-    second = backend.healthcheck(80)  # 2 pending, nothing delivered since: stall 0 s
     assert second.available is False
     assert second.reason.startswith("faultwrap notifications degraded: 2 pending")
 

@@ -8,12 +8,15 @@ that writes metrics here is a fresh interpreter; the test reads the directory ba
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 from paste.deploy import loadapp
@@ -68,30 +71,59 @@ rec.spooled(0)
 rec.replayed(2)
 rec.batch(3, 0.02)
 rec.sender(sys.argv[2] == "up")
-print("ok")
+print("ok", flush=True)
+if sys.argv[3:] == ["stay"]:
+    sys.stdin.read()  # alive until the test closes stdin
 """
 
 
-def test_figures_of_processes_add_up_and_dead_workers_leave_the_live_gauges(tmp_path):
+@contextlib.contextmanager
+def live_workers(conf: Path, *senders: str) -> Iterator[list[subprocess.Popen]]:
+    """Worker processes that played WORKER and stay alive until the block ends (then
+    exit cleanly); killed in any case."""
+    procs = []
+    try:
+        for up in senders:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", WORKER, str(conf), up, "stay"], env=_env(),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True)
+            procs.append(proc)
+            assert proc.stdout.readline() == "ok\n", proc.stderr.read()
+        yield procs
+        for proc in procs:
+            proc.stdin.close()
+            assert proc.wait(TIMEOUT) in (0, -signal.SIGKILL), proc.stderr.read()
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(TIMEOUT)
+            for stream in (proc.stdin, proc.stdout, proc.stderr):
+                stream.close()
+
+
+def test_figures_of_live_workers_add_up_and_dead_ones_leave_the_live_gauges(tmp_path):
     mdir = tmp_path / "metrics"
     conf = write_conf(tmp_path / "f.conf", mdir)
-    first = subprocess.Popen([sys.executable, "-c", WORKER, str(conf), "up"], env=_env(),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _out, err = first.communicate(timeout=TIMEOUT)
-    assert first.returncode == 0, err
-    run_python(WORKER, str(conf), "down")
+    with live_workers(conf, "up", "down") as (first, _second):
+        f = metrics_app.figures(str(mdir))
+        assert (f["queued"], f["delivered"], f["replayed"]) == (10, 6, 4)
+        assert f["dropped"] == {"queue_full": 2, "delivery_failed": 2}
+        assert f["pending"] == 2  # (5 - 3 - 1) per worker
+        assert f["sender_up"] is False  # one worker's sender is down
+        assert f["publish"] == {"count": 2, "notifications": 6, "seconds": 0.04}
 
+        first.kill()  # no exit handler runs: its live gauges stay until marked dead
+        first.wait(TIMEOUT)
+        assert metrics_app.figures(str(mdir))["pending"] == 2
+        metrics.mark_process_dead(first.pid, str(mdir))  # gunicorn's child_exit
+        f = metrics_app.figures(str(mdir))
+        assert (f["pending"], f["sender_up"]) == (1, False)
+    # The second exited cleanly: it took its own live gauges out at exit.
     f = metrics_app.figures(str(mdir))
-    assert (f["queued"], f["delivered"], f["replayed"]) == (10, 6, 4)
-    assert f["dropped"] == {"queue_full": 2, "delivery_failed": 2}
-    assert f["pending"] == 2  # (5 - 3 - 1) per worker
-    assert f["sender_up"] is False  # one worker's sender is down
-    assert f["publish"] == {"count": 2, "notifications": 6, "seconds": 0.04}
-
-    metrics.mark_process_dead(first.pid, str(mdir))  # gunicorn's child_exit
-    f = metrics_app.figures(str(mdir))
-    assert f["pending"] == 1 and f["sender_up"] is False
-    assert f["queued"] == 10  # counters keep a dead worker's figures
+    assert (f["pending"], f["sender_up"]) == (0, None)
+    assert (f["queued"], f["delivered"]) == (10, 6)  # counters keep every worker's share
 
 
 FAULTS = """
@@ -174,6 +206,50 @@ def test_metrics_dir_without_the_extra_is_a_clear_error(tmp_path):
     assert "pip install 'faultwrap[metrics]'" in run_python(code, str(conf)).stdout
 
 
+SETUP = """
+import os, sys
+{before}
+from oslo_config import cfg
+from faultwrap import conf as fw_conf, metrics
+conf = cfg.ConfigOpts()
+fw_conf.register_opts(conf)
+conf([], default_config_files=[sys.argv[1]])
+try:
+    print(metrics.setup(conf))
+except metrics.MetricsUnavailable as exc:
+    print("refused:", exc)
+"""
+
+
+def test_metrics_dir_refused_when_prometheus_client_was_imported_single_process(tmp_path):
+    conf = write_conf(tmp_path / "f.conf", tmp_path / "m")
+    out = run_python(SETUP.format(before="import prometheus_client"), str(conf)).stdout
+    assert out.startswith("refused: prometheus_client was imported before faultwrap could "
+                          f"set {metrics.ENV_DIR}: set {metrics.ENV_DIR}=")
+
+
+def test_metrics_dir_and_a_different_environment_directory_are_refused(tmp_path):
+    conf = write_conf(tmp_path / "f.conf", tmp_path / "m")
+    before = f"os.environ[{metrics.ENV_DIR!r}] = {str(tmp_path / 'other')!r}"
+    out = run_python(SETUP.format(before=before), str(conf)).stdout
+    assert out.startswith(f"refused: [notifications] metrics_dir {tmp_path / 'm'} differs "
+                          f"from {metrics.ENV_DIR}=")
+
+
+def test_environment_alone_without_the_extra_leaves_metrics_off_with_a_warning(tmp_path):
+    conf = write_conf(tmp_path / "f.conf", None)
+    before = ("import logging, importlib.util\n"
+              "logging.basicConfig()\n"
+              f"os.environ[{metrics.ENV_DIR!r}] = {str(tmp_path)!r}\n"
+              "real = importlib.util.find_spec\n"
+              "importlib.util.find_spec = lambda name, *a: None if name == "
+              "'prometheus_client' else real(name, *a)")
+    done = run_python(SETUP.format(before=before), str(conf))
+    assert done.stdout == "None\n"
+    assert "faultwrap metrics are off: PROMETHEUS_MULTIPROC_DIR=" in done.stderr
+    assert "pip install 'faultwrap[metrics]'" in done.stderr
+
+
 def _get(app, path: str) -> tuple[str, dict, bytes]:
     seen = []
     env = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "SCRIPT_NAME": "",
@@ -209,7 +285,7 @@ def test_local_port_serves_the_directory_from_a_thread(tmp_path):
     mdir = tmp_path / "metrics"
     port = _free_port()
     conf = write_conf(tmp_path / "f.conf", mdir, metrics_port=str(port))
-    code = WORKER.replace('print("ok")', (
+    code = WORKER.replace('print("ok", flush=True)', (
         "import urllib.request\n"
         f"with urllib.request.urlopen('http://127.0.0.1:{port}/metrics', timeout=10) as r:\n"
         "    print(r.read().decode())\n"))
@@ -221,17 +297,15 @@ def test_local_port_serves_the_directory_from_a_thread(tmp_path):
 def test_stats_command_text_and_json(tmp_path, capsys):
     mdir = tmp_path / "metrics"
     conf = write_conf(tmp_path / "f.conf", mdir)
-    run_python(WORKER, str(conf), "up")
-    run_python(WORKER, str(conf), "up")
-
-    assert cli.main(["stats", "--config-file", str(conf), "--format", "json"]) == 0
-    data = json.loads(capsys.readouterr().out)
+    with live_workers(conf, "up", "up"):
+        assert cli.main(["stats", "--config-file", str(conf), "--format", "json"]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert cli.main(["stats", "--config-file", str(conf)]) == 0
+        text = capsys.readouterr().out
     assert data["metrics_dir"] == str(mdir)
     assert (data["queued"], data["delivered"], data["pending"]) == (10, 6, 2)
     assert data["dropped"] == {"delivery_failed": 2, "queue_full": 2}
-
-    assert cli.main(["stats", "--config-file", str(conf)]) == 0
-    text = capsys.readouterr().out
+    assert data["sender_up"] is True
     assert "notifications queued  10\n" in text
     assert "dropped               4 (delivery_failed=2, queue_full=2)" in text
     assert "sender                up" in text
