@@ -290,17 +290,25 @@ def _make(directory: str, conf: cfg.ConfigOpts | None) -> Recorder:
     try:
         from prometheus_client import values
     except ImportError as exc:
+        _restore_env(previous)
         raise MetricsUnavailable(
             "faultwrap metrics need prometheus_client: pip install 'faultwrap[metrics]'"
         ) from exc
     if already and not previous and "MultiProcess" not in getattr(
         values.ValueClass, "__qualname__", ""
     ):
+        _restore_env(previous)
         raise MetricsUnavailable(
             f"prometheus_client was imported before faultwrap could set {ENV_DIR}: set "
             f"{ENV_DIR}={directory} in the service's environment instead"
         )
     return Recorder(directory, _fingerprints(conf))
+
+
+def _restore_env(previous: str | None) -> None:
+    """A refused setup leaves the environment as it found it."""
+    if previous is None:
+        os.environ.pop(ENV_DIR, None)
 
 
 def fault_hook(conf: cfg.ConfigOpts | None) -> Any:

@@ -218,6 +218,7 @@ try:
     print(metrics.setup(conf))
 except metrics.MetricsUnavailable as exc:
     print("refused:", exc)
+    print("environment:", os.environ.get(metrics.ENV_DIR))
 """
 
 
@@ -226,6 +227,7 @@ def test_metrics_dir_refused_when_prometheus_client_was_imported_single_process(
     out = run_python(SETUP.format(before="import prometheus_client"), str(conf)).stdout
     assert out.startswith("refused: prometheus_client was imported before faultwrap could "
                           f"set {metrics.ENV_DIR}: set {metrics.ENV_DIR}=")
+    assert out.endswith("environment: None\n")  # left as it was found
 
 
 def test_metrics_dir_and_a_different_environment_directory_are_refused(tmp_path):
