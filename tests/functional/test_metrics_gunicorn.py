@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -132,12 +133,54 @@ def worker_pids(mdir: Path) -> set[int]:
             if (m := re.fullmatch(r"counter_(\d+)\.db", p.name))}
 
 
-def test_three_workers_add_up_to_what_the_consumer_counted(server, topic, queues):
+def _read_to_close(sock: socket.socket) -> bytes:
+    chunks = []
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        data = sock.recv(65536)
+        if not data:
+            break
+        chunks.append(data)
+    return b"".join(chunks)
+
+
+def faults_on_three_workers(port: int) -> list[bytes]:
+    """Three requests to /v1/unsafe, each served by a different sync worker.
+
+    A sync worker that accepted a connection is stuck reading it until the request is
+    complete. Three connections send half a request each; completing the third first
+    and reading its answer before completing the second (then the first) means it was
+    served while two workers were each held by another connection.
+    """
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=WAIT) for _ in range(3)]
+    try:
+        for sock in socks:
+            sock.sendall(b"GET /v1/unsafe HTTP/1.0\r\n")
+        answers = []
+        for sock in reversed(socks):
+            sock.sendall(b"Host: 127.0.0.1\r\n\r\n")
+            answers.append(_read_to_close(sock))
+        return answers
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def per_worker_delivered(mdir: Path, scratch: Path) -> dict[int, int]:
+    shares = {}
+    for pid in worker_pids(mdir):
+        alone = scratch / f"alone-{pid}"
+        alone.mkdir()
+        shutil.copy(mdir / f"counter_{pid}.db", alone)
+        shares[pid] = metrics_app.figures(str(alone))["delivered"]
+    return shares
+
+
+def test_three_workers_add_up_to_what_the_consumer_counted(server, topic, queues, tmp_path):
     proc, conf, mdir = server
-    with ThreadPoolExecutor(6) as pool:
-        answers = list(pool.map(lambda _: http_get(proc.port, "/v1/unsafe"), range(REQUESTS)))
-    assert all(a.startswith((b"HTTP/1.1 500", b"HTTP/1.0 500"))
-               for a in answers)
+    answers = [a for _ in range(REQUESTS // 3) for a in faults_on_three_workers(proc.port)]
+    assert len(answers) == REQUESTS
+    assert all(a.startswith((b"HTTP/1.1 500", b"HTTP/1.0 500")) for a in answers), answers[0]
     assert http_get(proc.port, "/v1/ok").split(b" ")[1] == b"200"
 
     bodies = queues.get(f"{topic}.error", REQUESTS, timeout=WAIT)
@@ -157,7 +200,10 @@ def test_three_workers_add_up_to_what_the_consumer_counted(server, topic, queues
     assert sample(text, "faultwrap_notifications_pending") == 0
     assert sample(text, "faultwrap_sender_up") == 1
     assert sample(text, "faultwrap_publish_batch_size_count") == REQUESTS
-    assert len(worker_pids(mdir)) >= 2, "the requests should have reached several workers"
+    # Each worker's own share, read from its file alone: several workers served, and
+    # their shares add up.
+    shares = per_worker_delivered(mdir, tmp_path)
+    assert sorted(shares.values()) == [REQUESTS // 3] * 3, shares
 
     stats = subprocess.run(
         [str(BIN / "faultwrap"), "stats", "--config-file", str(conf), "--format", "json"],
