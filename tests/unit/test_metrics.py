@@ -322,6 +322,21 @@ def test_stats_command_says_when_metrics_are_off(tmp_path, capsys, monkeypatch):
     assert "does not exist" in capsys.readouterr().err
 
 
+def test_stats_command_without_the_extra_says_what_to_install(tmp_path):
+    code = """
+    import sys
+    sys.modules["prometheus_client"] = None  # the extra is not installed
+    from faultwrap import cli
+    sys.exit(cli.main(["stats", "--metrics-dir", sys.argv[1]]))
+    """
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code), str(tmp_path)],
+                          capture_output=True, text=True, timeout=TIMEOUT, env=_env(),
+                          check=False)
+    assert done.returncode == 1
+    assert done.stderr == ("faultwrap stats: prometheus_client is missing: pip install "
+                           "'faultwrap[metrics]'\n")
+
+
 def test_metrics_app_answers_503_when_the_directory_is_gone(tmp_path):
     status, _, body = _get(metrics_app.MetricsApp(str(tmp_path / "gone")), "/")
     assert status.startswith("503") and b"unavailable" in body
