@@ -15,8 +15,7 @@ import webtest
 from paste.deploy import loadapp
 
 from faultwrap import notifier, paste
-from tests.functional.brokerproxy import BrokerProxy
-from tests.functional.conftest import unwrap
+from tests.support.broker import unwrap
 
 pytestmark = pytest.mark.broker
 
@@ -69,15 +68,8 @@ notify_api_faults = true
 
 
 @pytest.fixture
-def proxy(broker):
-    proxy = BrokerProxy()
-    proxy.forward()
-    yield proxy
-    proxy.close()
-
-
-@pytest.fixture
-def app(tmp_path, proxy, topic, queues):
+def app(tmp_path, broker, proxy, topic, queues):
+    proxy.forward()  # the conftest's proxy, closed at teardown
     queues.watch(topic)
     notifier.reset()  # only this test's core is counted by the backend
     conf = tmp_path / "faultwrap.conf"

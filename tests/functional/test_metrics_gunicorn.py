@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from faultwrap import metrics_app
-from tests.functional.conftest import unwrap
+from tests.support.broker import unwrap
 from tests.support.servers import REPO_ROOT, ServerProcess, free_port, http_get
 
 pytestmark = pytest.mark.broker
