@@ -31,8 +31,9 @@ ENV_DIR = "PROMETHEUS_MULTIPROC_DIR"
 #: Fingerprint label given to faults beyond the first ``metrics_fingerprints`` of a process.
 OTHER = "other"
 
-#: Drop reasons after which a notification no longer waits in this process's queue.
-_LEFT_QUEUE = frozenset({"delivery_failed", "shut_down"})
+#: Drop reasons of notifications that had been queued (queue_full, build_failed and
+#: config_invalid never were): they leave the pending count.
+_LEFT_QUEUE = frozenset({"delivery_failed", "shut_down", "spool_full"})
 
 BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -123,7 +124,10 @@ class Recorder:
         self._sample_spool()
 
     def replayed(self, n: int) -> None:
+        # Delivery reports a replayed notification as delivered too; it had left the
+        # queue when it was spooled, so that delivered(n) must not count against pending.
         self.replayed_c.inc(n)
+        self.pending_g.inc(n)
         self._sample_spool()
 
     def batch(self, size: int, seconds: float) -> None:

@@ -77,12 +77,12 @@ def test_backend_reads_every_workers_figures_from_the_metrics_directory(tmp_path
     with live_workers(conf, "up", "up"):
         figures = backend.read()
         first = backend.healthcheck(80)
-        second = backend.healthcheck(80)  # 2 pending, nothing delivered since: stall 0 s
-    assert (figures["delivered"], figures["pending"]) == (6, 2)
+        second = backend.healthcheck(80)  # 4 pending, nothing delivered since: stall 0 s
+    assert (figures["delivered"], figures["pending"]) == (8, 4)
     assert (first.available, first.reason) == (True, "OK")
-    assert '"pending": 2' in first.details
+    assert '"pending": 4' in first.details
     assert second.available is False
-    assert second.reason.startswith("faultwrap notifications degraded: 2 pending")
+    assert second.reason.startswith("faultwrap notifications degraded: 4 pending")
 
 
 def test_backend_unreadable_directory_is_reported_not_raised(tmp_path):

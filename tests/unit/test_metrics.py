@@ -63,11 +63,12 @@ conf = cfg.ConfigOpts()
 fw_conf.register_opts(conf)
 conf([], default_config_files=[sys.argv[1]])
 rec = metrics.setup(conf)
-rec.queued(5)
-rec.delivered(3)
+rec.queued(6)
+rec.delivered(2)
 rec.dropped("queue_full", 1)      # never queued: pending unchanged
 rec.dropped("delivery_failed", 1)  # was queued: no longer pending
-rec.spooled(0)
+rec.spooled(1)                     # left the queue for the spool
+rec.delivered(2)                   # a replay: delivery reports delivered, then replayed
 rec.replayed(2)
 rec.batch(3, 0.02)
 rec.sender(sys.argv[2] == "up")
@@ -108,22 +109,22 @@ def test_figures_of_live_workers_add_up_and_dead_ones_leave_the_live_gauges(tmp_
     conf = write_conf(tmp_path / "f.conf", mdir)
     with live_workers(conf, "up", "down") as (first, _second):
         f = metrics_app.figures(str(mdir))
-        assert (f["queued"], f["delivered"], f["replayed"]) == (10, 6, 4)
+        assert (f["queued"], f["delivered"], f["replayed"], f["spooled"]) == (12, 8, 4, 2)
         assert f["dropped"] == {"queue_full": 2, "delivery_failed": 2}
-        assert f["pending"] == 2  # (5 - 3 - 1) per worker
+        assert f["pending"] == 4  # 6 queued - 2 delivered - 1 failed - 1 spooled, each
         assert f["sender_up"] is False  # one worker's sender is down
         assert f["publish"] == {"count": 2, "notifications": 6, "seconds": 0.04}
 
         first.kill()  # no exit handler runs: its live gauges stay until marked dead
         first.wait(TIMEOUT)
-        assert metrics_app.figures(str(mdir))["pending"] == 2
+        assert metrics_app.figures(str(mdir))["pending"] == 4
         metrics.mark_process_dead(first.pid, str(mdir))  # gunicorn's child_exit
         f = metrics_app.figures(str(mdir))
-        assert (f["pending"], f["sender_up"]) == (1, False)
+        assert (f["pending"], f["sender_up"]) == (2, False)
     # The second exited cleanly: it took its own live gauges out at exit.
     f = metrics_app.figures(str(mdir))
     assert (f["pending"], f["sender_up"]) == (0, None)
-    assert (f["queued"], f["delivered"]) == (10, 6)  # counters keep every worker's share
+    assert (f["queued"], f["delivered"]) == (12, 8)  # counters keep every worker's share
 
 
 FAULTS = """
@@ -270,7 +271,7 @@ def test_metrics_app_behind_a_urlmap_composite_from_the_documented_paste_file(tm
     assert status == "200 OK"
     assert headers["Content-Type"].startswith("text/plain; version=")
     text = body.decode()
-    assert "faultwrap_notifications_queued_total 5.0" in text
+    assert "faultwrap_notifications_queued_total 6.0" in text
     assert 'faultwrap_notifications_dropped_total{reason="queue_full"} 1.0' in text
     assert "faultwrap_publish_seconds_bucket" in text
     status, _, _ = _get(app, "/v2.1/servers")  # the API itself stays behind FaultWrapper
@@ -292,7 +293,7 @@ def test_local_port_serves_the_directory_from_a_thread(tmp_path):
         f"with urllib.request.urlopen('http://127.0.0.1:{port}/metrics', timeout=10) as r:\n"
         "    print(r.read().decode())\n"))
     text = run_python(code, str(conf), "up").stdout
-    assert "faultwrap_notifications_delivered_total 3.0" in text
+    assert "faultwrap_notifications_delivered_total 4.0" in text
     assert "faultwrap_sender_up 1.0" in text
 
 
@@ -305,10 +306,10 @@ def test_stats_command_text_and_json(tmp_path, capsys):
         assert cli.main(["stats", "--config-file", str(conf)]) == 0
         text = capsys.readouterr().out
     assert data["metrics_dir"] == str(mdir)
-    assert (data["queued"], data["delivered"], data["pending"]) == (10, 6, 2)
+    assert (data["queued"], data["delivered"], data["pending"]) == (12, 8, 4)
     assert data["dropped"] == {"delivery_failed": 2, "queue_full": 2}
     assert data["sender_up"] is True
-    assert "notifications queued  10\n" in text
+    assert "notifications queued  12\n" in text
     assert "dropped               4 (delivery_failed=2, queue_full=2)" in text
     assert "sender                up" in text
 
