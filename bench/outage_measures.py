@@ -34,7 +34,7 @@ class _Faults:
 
         from faultwrap import notifier
         from faultwrap.middleware import FaultWrapper
-        from tests.functional.brokerproxy import BrokerProxy
+        from tests.support.brokerproxy import BrokerProxy
 
         self.proxy = BrokerProxy()
         self.proxy.forward()
