@@ -13,7 +13,7 @@ from paste.deploy import loadapp
 
 from faultwrap import cores, delivery, metrics
 from faultwrap.healthcheck import DeliveryHealthcheck, Judge
-from tests.unit.test_metrics import WORKER, _env, live_workers, write_conf
+from tests.support.metrics import WORKER, live_workers, worker_env, write_conf
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "metrics-api-paste.ini"
 
@@ -116,7 +116,7 @@ def test_backend_without_metrics_sums_this_processes_cores(monkeypatch):
 def test_oslo_middleware_loads_the_backend_by_name_from_the_documented_paste_file(tmp_path):
     mdir = tmp_path / "metrics"
     subprocess.run([sys.executable, "-c", WORKER, str(write_conf(tmp_path / "f.conf", mdir)),
-                    "up"], env=_env(), check=True, timeout=60, capture_output=True)
+                    "up"], env=worker_env(), check=True, timeout=60, capture_output=True)
     app = webtest.TestApp(loadapp(f"config:{EXAMPLE}", global_conf={"metrics_dir": str(mdir)}))
     res = app.get("/healthcheck", headers={"Accept": "application/json"})
     assert res.status_int == 200
