@@ -36,7 +36,7 @@ from oslo_utils import strutils
 from faultwrap import delivery as fw_delivery
 from faultwrap import drivers
 from faultwrap import spool as fw_spool
-from faultwrap.settings import Settings
+from faultwrap.settings import Route, Settings
 
 LOG = logging.getLogger("faultwrap.notifier")
 
@@ -84,18 +84,20 @@ def open_spool(path: str, max_bytes: int) -> fw_spool.Spool:
 
 
 def encode_item(item: Sequence[Any]) -> fw_spool.SpoolEntry:
-    """A queued item as a spool entry: the context as a dict, every field as JSON.
-
-    Fields after the fourth (routing added to items later) are kept as they are, in order.
-    """
+    """A queued item as a spool entry: the context as a dict, every field as JSON, the
+    route (``settings.Route``, fifth) as ``[exchange, topics, family]``."""
     versioned, ctxt, message, priority, *rest = item
     ctxt_dict = ctxt if isinstance(ctxt, dict) else ctxt.to_dict()
-    body = jsonutils.dumps([versioned, ctxt_dict, message, priority, *rest])
+    route = rest[0] if rest else None
+    fields = [versioned, ctxt_dict, message, priority]
+    if route is not None:
+        fields.append([route.exchange, list(route.topics), route.family])
     return fw_spool.SpoolEntry(
         message_id=str(message.get("message_id", "")),
         topic="versioned" if versioned else "legacy",
         priority=priority,
-        body=body,
+        body=jsonutils.dumps(fields),
+        exchange=route.exchange if route is not None else None,
     )
 
 
@@ -104,6 +106,9 @@ def decode_item(entry: fw_spool.SpoolEntry) -> tuple:
     fields = jsonutils.loads(entry.body)
     if not isinstance(fields, list) or len(fields) < 4 or not isinstance(fields[2], dict):
         raise ValueError(f"spool entry {entry.message_id} is not a faultwrap item")
+    if len(fields) > 4:
+        exchange, topics, family = fields[4]
+        fields[4] = Route(exchange, tuple(topics), family)
     return tuple(fields)
 
 

@@ -16,9 +16,9 @@ from webob import Request
 from faultwrap import delivery, notifier
 from faultwrap.batch_publisher import BatchPublisher
 from faultwrap.middleware import FaultWrapper
-from tests.conftest import make_conf
-from tests.functional.brokerproxy import BrokerProxy
-from tests.functional.conftest import unwrap
+from tests.support.broker import unwrap
+from tests.support.brokerproxy import BrokerProxy
+from tests.support.conf import make_conf
 
 pytestmark = pytest.mark.broker
 
@@ -222,7 +222,7 @@ def test_a_notification_survives_a_broker_restart_with_the_spool(proxy, topic, q
 KILLED_CHILD = """
 import os, sys, time
 sys.path.insert(0, {root!r})
-from tests.conftest import make_conf
+from tests.support.conf import make_conf
 from faultwrap import notifier
 conf = make_conf(
     oslo_messaging_notifications={{"driver": ["messagingv2"], "transport_url": {url!r},

@@ -10,7 +10,8 @@ import pytest
 
 from faultwrap import delivery, notifier, sender
 from faultwrap.delivery import Delivery, Outcome
-from tests.conftest import make_conf
+from faultwrap.settings import Route
+from tests.support.conf import make_conf
 
 WAIT = 5.0
 
@@ -294,11 +295,17 @@ def test_batch_and_delivered_events_come_from_the_sender_thread(recorder):
 
 
 def test_encode_decode_keeps_every_field_and_the_message_id():
-    it = item(7) + ("nova", ["notifications"])  # routing fields added later stay
+    it = item(7) + (Route("nova", ("notifications",), "compute"),)
     entry = sender.encode_item(it)
     assert entry.message_id == "id-7" and entry.priority == "ERROR"
-    assert sender.decode_item(entry) == (False, {"request_id": "req-7"}, it[2], "ERROR", "nova",
-                                         ["notifications"])
+    assert entry.exchange == "nova"
+    assert sender.decode_item(entry) == (False, {"request_id": "req-7"}, it[2], "ERROR",
+                                         Route("nova", ("notifications",), "compute"))
+
+
+def test_encode_decode_without_a_route():
+    entry = sender.encode_item(item(8))
+    assert sender.decode_item(entry) == (False, {"request_id": "req-8"}, item(8)[2], "ERROR")
 
 
 def test_a_bad_spool_path_fails_init_naming_the_option(tmp_path):
