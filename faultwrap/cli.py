@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faultwrap", description="faultwrap notifications: listen on a bus, check a setup, run the demo."
     )
-    sub = parser.add_subparsers(dest="command", metavar="{listen,demo,check}")
+    sub = parser.add_subparsers(dest="command", metavar="{listen,demo,check,stats}")
     sub.required = True
 
     listen = sub.add_parser(
@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     from faultwrap import check  # `faultwrap check`: its own module (config, broker, round trip)
 
     check.add_subparser(sub)
+    from faultwrap import stats_cmd  # `faultwrap stats` (issue 12): the metrics directory
+
+    stats_cmd.add_subparser(sub)
     return parser
 
 

@@ -334,10 +334,46 @@ faultwrap_opts = [
 ]
 
 
+#: Metrics (issue 12, faultwrap.metrics; the prometheus_client extra). Group [notifications].
+metrics_opts = [
+    cfg.StrOpt(
+        "metrics_dir",
+        help="Directory where every process of the service writes its faultwrap metrics "
+        "(prometheus_client's multiprocess mode), read back summed by the /metrics app, "
+        "metrics_port and `faultwrap stats`. Unset: PROMETHEUS_MULTIPROC_DIR if the "
+        "environment has it, else metrics are off and prometheus_client is never "
+        "imported. Needs `pip install faultwrap[metrics]`; empty it when the service "
+        "starts (see docs/metrics.rst).",
+    ),
+    cfg.PortOpt(
+        "metrics_port",
+        help="Also serve /metrics on this local port from a thread of the first process "
+        "that binds it (the figures are every process's). Unset: no port is opened; "
+        "mount faultwrap.metrics_app in api-paste.ini instead.",
+    ),
+    cfg.StrOpt(
+        "metrics_host",
+        default="127.0.0.1",
+        help="Address metrics_port binds; loopback by default, so only a local agent "
+        "or a proxy that the operator chose scrapes it.",
+    ),
+    cfg.IntOpt(
+        "metrics_fingerprints",
+        default=10,
+        min=0,
+        max=1000,
+        help="Distinct fault fingerprints each process counts under their own label; "
+        "later ones count as 'other'. Bounds the series to this many per process; 0 "
+        "counts no fingerprints at all.",
+    ),
+]
+
+
 #: Every (group, option) faultwrap registers, in registration order.
 _ALL = tuple(
     [(NOTIFICATIONS_GROUP, opt)
-     for opt in notification_opts + delivery_opts + legacy_emitter_opts + routing_opts]
+     for opt in notification_opts + delivery_opts + legacy_emitter_opts + routing_opts
+     + metrics_opts]
     + [(FAULTWRAP_GROUP, opt) for opt in faultwrap_opts]
 )
 
@@ -498,6 +534,7 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     """Options for ``oslo-config-generator --namespace faultwrap``."""
     return [
         (NOTIFICATIONS_GROUP,
-         notification_opts + delivery_opts + legacy_emitter_opts + routing_opts),
+         notification_opts + delivery_opts + legacy_emitter_opts + routing_opts
+         + metrics_opts),
         (FAULTWRAP_GROUP, faultwrap_opts),
     ]

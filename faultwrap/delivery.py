@@ -50,6 +50,9 @@ CONFIG_INVALID = "config_invalid"  # the configuration has a bad value (see noti
 SPOOL_FULL = "spool_full"  # it should have been spooled, but the spool is at its bound
 DROP_REASONS = (QUEUE_FULL, DELIVERY_FAILED, SHUT_DOWN, BUILD_FAILED, CONFIG_INVALID, SPOOL_FULL)
 
+#: The metric the drop WARNINGs name (faultwrap.metrics; `faultwrap stats` shows it too).
+DROPPED_METRIC = "faultwrap_notifications_dropped_total"
+
 
 #: Pause after the first failed send; doubled after each further failure.
 PAUSE_START = 0.1
@@ -199,10 +202,28 @@ class DropCounter:
             last_error = self._last_error
         LOG.warning(
             "faultwrap dropped notifications (%s) in the last %d s at most; last error: %s. "
-            "See faultwrap.notifier.stats().",
+            "Watch the metric %s (faultwrap stats, faultwrap.notifier.stats()).",
             summary,
             failures.WARN_INTERVAL,
             last_error,
+            DROPPED_METRIC,
+        )
+
+    def report_unreported(self) -> None:
+        """Log, once, the drops the throttled WARNING has not reported yet (at exit:
+        the last interval's drops would otherwise never be seen)."""
+        with self._lock:
+            unreported = {k: v for k, v in self._unreported.items() if v}
+            self._unreported = dict.fromkeys(DROP_REASONS, 0)
+            last_error = self._last_error
+        if not unreported:
+            return
+        LOG.warning(
+            "faultwrap dropped notifications (%s) not yet reported when delivery closed; "
+            "last error: %s. Watch the metric %s.",
+            ", ".join(f"{k}={v}" for k, v in unreported.items()),
+            last_error,
+            DROPPED_METRIC,
         )
 
 
@@ -399,6 +420,7 @@ class Delivery(DropCounter):
         left = list(inflight) + left
         if left:
             self._spool_or_drop(left, SHUT_DOWN)
+        self.report_unreported()
         thread = self._thread
         if thread is not None and thread.is_alive():
             try:

@@ -30,7 +30,7 @@ from typing import Any, NoReturn
 
 from oslo_config import cfg
 
-from faultwrap import faults, paste, tracebacks
+from faultwrap import faults, metrics, paste, tracebacks
 from faultwrap.emitters import api as api_emitter
 from faultwrap.response import Response, hand_to_server
 
@@ -102,6 +102,8 @@ class FaultWrapper:
         # string comparison of the first three digits, no int() per response.
         self.loud_from = f"{self.response_threshold:03d}"
         self.emitter = _emitter(options)
+        # issue 12: None unless metrics are on (resolved once; faults only, no other cost)
+        self.fault_metrics = metrics.fault_hook(options.conf)
 
     @classmethod
     def factory(cls, global_conf: Mapping[str, Any] | None, **local_conf: Any):
@@ -248,4 +250,6 @@ class FaultWrapper:
                     LOG.info(_LINE, *args)
         except Exception:  # noqa: BLE001, S110 - logging must not change the response
             pass
+        if self.fault_metrics is not None:
+            self.fault_metrics(record)
         self.emitter.emit(record)

@@ -140,6 +140,9 @@ class NotificationCore:
             state, self._state = self._state, None
         if state is not None and state.pid == os.getpid():
             state.close(self.settings.flush_timeout if timeout is None else timeout)
+        invalid = self._invalid
+        if invalid is not None:  # its held-back drops are logged too (issue 12)
+            invalid.report_unreported()
 
     def _forget_after_fork(self) -> None:
         self._lock = threading.Lock()
@@ -314,6 +317,9 @@ def init(conf: cfg.ConfigOpts | None = None) -> NotificationCore:
     else:
         core.reload()  # an explicit reload: settings changed since are taken up
     core.prepare()
+    from faultwrap import metrics  # issue 12: nothing imported unless metrics are on
+
+    metrics.setup(conf)
     return core
 
 
