@@ -30,7 +30,7 @@ from typing import Any, NoReturn
 
 from oslo_config import cfg
 
-from faultwrap import faults, paste, tracebacks
+from faultwrap import faults, paste, tracebacks, tracing
 from faultwrap.emitters import api as api_emitter
 from faultwrap.response import Response, hand_to_server
 
@@ -248,4 +248,8 @@ class FaultWrapper:
                     LOG.info(_LINE, *args)
         except Exception:  # noqa: BLE001, S110 - logging must not change the response
             pass
+        span = tracing.current_span()  # None unless OpenTelemetry is in use: no import
+        if span is not None:
+            record.span = span
+            tracing.record_fault(span, record)
         self.emitter.emit(record)
