@@ -76,6 +76,8 @@ class Settings:
     retry: int
     #: Why this configuration cannot be used (a bad value, secrets masked), or None.
     config_error: str | None = None
+    #: ``[notifications] cloudevents`` (issue 12): ``off`` or ``binary``.
+    cloudevents: str = fw_conf.CLOUDEVENTS_OFF
 
     def sends(self, versioned: bool, rank: int) -> bool:
         """Would a notification of this format and rank be sent (or, with a bad
@@ -102,6 +104,7 @@ _PERMISSIVE = {
     "delivery_flush_timeout": 0.0,
     "delivery_sync": True,
     "delivery_retry": 0,
+    "cloudevents": fw_conf.CLOUDEVENTS_OFF,
 }
 
 
@@ -167,4 +170,5 @@ def resolve(conf: cfg.ConfigOpts, lenient: bool = False) -> Settings:
         config_error=None if error is None else strutils.mask_password(
             f"{type(error).__name__}: {error}"
         ),
+        cloudevents=read(ns, "cloudevents"),
     )
