@@ -223,3 +223,71 @@ def test_without_opentelemetry_in_use_nothing_of_it_is_imported():
     assert result.returncode == 0, result.stderr
     (line,) = [x for x in result.stdout.splitlines() if x.startswith("RESULT ")]
     assert json.loads(line.removeprefix("RESULT ")) == {"ids": [TRACE_ID, PARENT_ID], "otel": []}
+
+
+#: oslo.middleware's own OpenTelemetry filter outside FaultWrapper, in a fresh interpreter
+#: (the global tracer provider is set once per process): an SDK provider with an
+#: in-memory exporter is the global one, and oslo.middleware's tracing is marked
+#: initialised (init_tracing with tracing off) so that it makes no OTLP exporter.
+OSLO_MIDDLEWARE_TRACING = """
+import json, warnings
+warnings.simplefilter("ignore")
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from oslo_config import cfg
+from oslo_messaging.notify import _impl_test
+from oslo_middleware import tracing as om_tracing
+import webtest
+from faultwrap.middleware import FaultWrapper
+from tests.unit.test_objects_base import versioned_conf
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+
+def opts(enabled):
+    conf = cfg.ConfigOpts()
+    conf([], default_config_files=[], default_config_dirs=[])
+    conf.register_opts(om_tracing.TRACING_OPTS, group="oslo_middleware_tracing")
+    conf.set_override("enabled", enabled, group="oslo_middleware_tracing")
+    conf.set_override("service_name", "widget-api", group="oslo_middleware_tracing")
+    return conf
+
+om_tracing.init_tracing(opts(False))
+conf = versioned_conf(notification_format="unversioned", notify_api_faults=True)
+def app(environ, start_response):
+    raise RuntimeError("db password=%(secret)s refused")
+wsgi = om_tracing.TracingMiddleware(FaultWrapper(app, conf=conf), conf=opts(True))
+webtest.TestApp(wsgi).get("/v2/servers", headers={"traceparent": %(header)r}, status=500)
+(span,) = exporter.get_finished_spans()
+(payload,) = [m["payload"] for _c, m, _p, _r in _impl_test.NOTIFICATIONS]
+ctx = span.get_span_context()
+print("RESULT " + json.dumps({
+    "events": [[e.name, dict(e.attributes)] for e in span.events],
+    "status": span.status.status_code.name, "parent": f"{span.parent.span_id:016x}",
+    "span": [f"{ctx.trace_id:032x}", f"{ctx.span_id:016x}"],
+    "ids": [payload["trace_id"], payload["span_id"]], "payload": payload}))
+"""
+
+
+def test_oslo_middleware_tracing_outside_faultwrap_gets_the_event_and_the_ids_match():
+    result = run_python(OSLO_MIDDLEWARE_TRACING % {"secret": SECRET, "header": VALID})
+    assert result.returncode == 0, result.stderr
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("RESULT ")]
+    outcome = json.loads(line.removeprefix("RESULT "))
+    payload = outcome["payload"]
+    assert outcome["events"] == [["exception", {
+        "exception.type": "RuntimeError",
+        "exception.message": "db password=*** refused",
+        "faultwrap.fingerprint": payload["fingerprint"],
+        "faultwrap.request_id": payload["request_id"],
+        "http.response.status_code": 500,
+    }]]
+    assert outcome["status"] == "ERROR"
+    # the server span continues the caller's trace; api.fault names the server span
+    assert outcome["parent"] == PARENT_ID
+    assert outcome["ids"] == outcome["span"] and outcome["span"][0] == TRACE_ID
+    assert SECRET not in line
