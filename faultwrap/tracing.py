@@ -35,6 +35,8 @@ _OWS = " \t"
 
 #: Span event and attribute names (OpenTelemetry semantic conventions, plus ours).
 EVENT_NAME = "exception"
+#: An error response an inner layer built: no exception, so not an ``exception`` event.
+RESPONSE_EVENT_NAME = "faultwrap.error_response"
 ATTR_TYPE = "exception.type"
 ATTR_MESSAGE = "exception.message"
 ATTR_FINGERPRINT = "faultwrap.fingerprint"
@@ -117,8 +119,10 @@ def span_ids(span: Any) -> TraceContext | None:
 
 def record_fault(span: Any, record: Any) -> bool:
     """Record ``record`` (a ``faults.FaultRecord``) on ``span``: an ``exception`` event
-    with the masked message and the fingerprint; ERROR status for 5xx (OpenTelemetry's
-    HTTP conventions leave a server span's status unset for 4xx). True if recorded.
+    with the masked message and the fingerprint (for an error response an inner layer
+    built, a ``faultwrap.error_response`` event without exception attributes); ERROR
+    status for 5xx (OpenTelemetry's HTTP conventions leave a server span's status
+    unset for 4xx). True if recorded.
 
     Built by hand rather than with ``span.record_exception``, which would copy the
     exception's unmasked text and traceback into the trace backend.
@@ -127,15 +131,16 @@ def record_fault(span: Any, record: Any) -> bool:
     if trace is None:
         return False
     try:
-        attributes = {
-            ATTR_TYPE: record.exception_class or "error response",
-            ATTR_MESSAGE: record.message,
-            ATTR_FINGERPRINT: record.fingerprint,
-            ATTR_STATUS: record.status,
-        }
+        attributes: dict[str, Any] = {}
+        if record.exc is not None:
+            attributes[ATTR_TYPE] = record.exception_class
+            attributes[ATTR_MESSAGE] = record.message
+        attributes[ATTR_FINGERPRINT] = record.fingerprint
+        attributes[ATTR_STATUS] = record.status
         if record.request_id:
             attributes[ATTR_REQUEST_ID] = record.request_id
-        span.add_event(EVENT_NAME, attributes=attributes)
+        span.add_event(EVENT_NAME if record.exc is not None else RESPONSE_EVENT_NAME,
+                       attributes=attributes)
         if record.status >= 500:
             span.set_status(trace.Status(trace.StatusCode.ERROR, record.exception_class
                                          or f"HTTP {record.status}"))

@@ -177,6 +177,26 @@ def test_a_client_error_inside_a_span_is_an_event_but_leaves_the_status_unset(tr
     assert span.status.status_code == trace.StatusCode.UNSET
 
 
+def test_an_inner_error_response_is_recorded_without_exception_attributes(tracer, conf):
+    otel, exporter = tracer
+
+    def unavailable(environ, start_response):
+        start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+        return [b"maintenance"]
+
+    res = webtest.TestApp(traced(otel, FaultWrapper(unavailable, conf=conf))).get("/x", status=503)
+    assert res.body == b"maintenance"  # passed through unchanged
+    (span,) = exporter.get_finished_spans()
+    (event,) = span.events
+    attributes = dict(event.attributes)
+    assert attributes.pop("faultwrap.request_id").startswith("req-")
+    assert (event.name, attributes) == ("faultwrap.error_response", {
+        "faultwrap.fingerprint": faults.response_fingerprint(503),
+        "http.response.status_code": 503,
+    })
+    assert span.status.status_code == trace.StatusCode.ERROR
+
+
 def test_a_non_recording_span_or_no_span_records_nothing_and_keeps_the_header_ids(notifications):
     """OpenTelemetry imported but no SDK provider: the current span is invalid."""
     conf = versioned_conf(notification_format="unversioned", notify_api_faults=True)
