@@ -134,7 +134,7 @@ class Fingerprint(fields.String):
     sends what its JSON Schema (same pattern) would reject."""
 
     def coerce(self, obj: Any, attr: str, value: Any) -> str:
-        if not isinstance(value, str) or not FINGERPRINT.match(value):
+        if not isinstance(value, str) or not FINGERPRINT.fullmatch(value):
             raise ValueError(f"field {attr}: not a fingerprint (40 lower-case hex digits)")
         return value
 
@@ -159,7 +159,7 @@ class _HexId(fields.String):
     WHAT: str
 
     def coerce(self, obj: Any, attr: str, value: Any) -> str:
-        if not isinstance(value, str) or not self.PATTERN.match(value):
+        if not isinstance(value, str) or not self.PATTERN.fullmatch(value):
             raise ValueError(f"field {attr}: not a {self.WHAT}")
         return value
 

@@ -311,3 +311,18 @@ def test_oslo_middleware_tracing_outside_faultwrap_gets_the_event_and_the_ids_ma
     assert outcome["parent"] == PARENT_ID
     assert outcome["ids"] == outcome["span"] and outcome["span"][0] == TRACE_ID
     assert SECRET not in line
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("trace_id", TRACE_ID.upper()), ("trace_id", PARENT_ID), ("trace_id", 42),
+     ("span_id", TRACE_ID), ("span_id", PARENT_ID + "\n"), ("span_id", "")],
+)
+def test_the_versioned_payload_refuses_what_its_schema_would(field, value):
+    from faultwrap.objects import api_fault, base
+
+    with pytest.raises(base.NotificationSchemaError, match=rf"ApiFaultPayload\.{field}"):
+        api_fault.ApiFaultPayload().assign(field, value, f"fault.{field}")
+    payload = api_fault.ApiFaultPayload()
+    payload.assign(field, None, f"fault.{field}")  # null: no trace context
+    payload.assign(field, TRACE_ID if field == "trace_id" else PARENT_ID, f"fault.{field}")
