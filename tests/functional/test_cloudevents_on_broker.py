@@ -15,13 +15,17 @@ import uuid
 
 import oslo_messaging
 import pytest
+import webtest
 from cloudevents.core.bindings import amqp as ce_amqp
 from oslo_context.context import RequestContext
+from oslo_messaging.notify import _impl_test
 
 from faultwrap import batch_publisher as bp
 from faultwrap import notifier
+from faultwrap.middleware import FaultWrapper
 from tests.functional.conftest import unwrap
 from tests.functional.test_batch_publisher_on_broker import _conf, _get_undecoded
+from tests.unit.test_objects_base import versioned_conf
 
 pytestmark = pytest.mark.broker
 
@@ -141,3 +145,41 @@ def test_an_oslo_listener_decodes_cloudevents_messages_from_both_paths(broker, q
     assert sorted((p, e, json.dumps(d, sort_keys=True)) for p, e, d, _ in recorder.got) == sorted(
         (p, "api.fault", json.dumps(PAYLOAD, sort_keys=True)) for p in ("api.batched", "api.testhost"))
     assert batched["message_id"] in [m for *_x, m in recorder.got]
+
+
+def test_a_traced_api_fault_is_a_cloudevent_with_its_trace_ids(broker, queues, topic):
+    """FaultWrapper's api.fault (built by faultwrap's notifier, captured from the test
+    driver as oslo.messaging hands it to a driver), published by the batched publisher:
+    the CloudEvents consumer finds the fault, its trace ids and its masked text."""
+    _impl_test.reset()
+    conf = versioned_conf(notification_format="unversioned", notify_api_faults=True)
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+    def app(environ, start_response):
+        raise RuntimeError("connection to mysql://nova:hunter2@db/nova refused")
+
+    try:
+        webtest.TestApp(FaultWrapper(app, conf=conf)).get(
+            "/v2.1/servers", headers={"traceparent": traceparent}, status=500)
+        ((ctxt, message, _priority, _retry),) = _impl_test.NOTIFICATIONS
+    finally:
+        _impl_test.reset()
+        notifier.reset(conf)
+    queue = f"{topic}.error"
+    bconf = _conf()
+    bconf.set_override("cloudevents", "binary", group="notifications")
+    publisher = bp.BatchPublisher(bp.settings_from_conf(bconf))
+    try:
+        packed = bp.pack(ctxt.to_dict(), message)  # what the serializer makes of the context
+        result = publisher.publish([bp.Notification("openstack", queue, packed)])
+    finally:
+        publisher.close()
+    assert result.confirmed == (True,), result.error
+
+    event = _as_cloudevent(_get_undecoded(queues, queue))
+    assert (event.get_type(), event.get_source(), event.get_id()) == (
+        "api.fault", "api.testhost", message["message_id"])
+    payload = unwrap(event.get_data())["payload"]
+    assert (payload["trace_id"], payload["span_id"]) == ("4bf92f3577b34da6a3ce929d0e0e4736",
+                                                         "00f067aa0ba902b7")
+    assert payload["exception"] == "connection to mysql://nova:***@db/nova refused"
