@@ -46,8 +46,8 @@ from oslo_messaging import opts as oslo_messaging_opts
 
 from faultwrap import conf as fw_conf
 from faultwrap import notifier
-from tests.functional.brokerproxy import BrokerProxy
-from tests.functional.conftest import BROKER_URL, broker_reachable
+from tests.support.broker import BROKER_URL, broker_reachable
+from tests.support.brokerproxy import BrokerProxy
 
 PAYLOAD = {"url": "/v2/servers/abc", "status": 500, "exception": "boom", "code": 500, "x": "y"}
 TOPIC = f"fwbench_{os.getpid()}"

@@ -12,6 +12,7 @@ from typing import Any
 
 from faultwrap import checks
 from faultwrap import conf as fw_conf
+from faultwrap import settings as fw_settings
 from faultwrap.check import (
     BROKER_DRIVERS,
     EXIT_BROKER,
@@ -86,6 +87,10 @@ def check_round_trip(state: State) -> str:
     conf = state.conf
     group = conf[checks.DRIVER_GROUP]
     topics = list(group.topics)
+    try:  # before the overrides below: where the families go with this configuration
+        families = fw_settings.describe_routes(fw_settings.resolve(conf).routes, state.exchange)
+    except Exception:  # noqa: BLE001 - the config check reports a bad value
+        families = ""
     drivers = [d for d in checks.configured_drivers(conf) if d in BROKER_DRIVERS]
     topic = f"faultwrap_check_{uuid.uuid4().hex[:12]}"
     queue = f"{topic}.info"
@@ -136,6 +141,7 @@ def check_round_trip(state: State) -> str:
         "your consumers must read "
         f"exchange {state.exchange!r}, topics {', '.join(topics)} "
         f"(queues <topic>.<priority>, e.g. {topics[0] if topics else 'notifications'}.error)"
+        + (f" for api.fault; faultwrap's families: {families}" if families else "")
         + ("" if fw_conf.file_value(conf, "control_exchange") else UNSET_EXCHANGE)
     )
 

@@ -22,8 +22,10 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-#: oslo.messaging's notification priorities (the endpoint method names).
-PRIORITIES = ("audit", "debug", "info", "warn", "error", "critical", "sample")
+from faultwrap import levels
+
+#: oslo.messaging's notification priorities (the endpoint method names): the table's.
+PRIORITIES = levels.METHODS
 
 EXIT_OK = 0
 EXIT_TIMEOUT = 1

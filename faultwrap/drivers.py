@@ -1,5 +1,6 @@
 """The one seam to other libraries' internals: oslo.messaging's drivers and send,
-oslo.context's current-context store, oslo.config's registered Opt.
+oslo.context's current-context store, oslo.config's registered Opt, oslo.utils' list
+of secret key names.
 
 Every use of oslo.messaging on the sending side lives here (``faultwrap listen`` uses
 its public listener API), and so does every private attribute faultwrap reaches in
@@ -16,6 +17,7 @@ from typing import Any
 
 from oslo_config import cfg
 from oslo_context import context as oslo_context
+from oslo_utils import strutils
 
 #: oslo.messaging's group for transport_url, driver, topics and retry.
 GROUP = "oslo_messaging_notifications"
@@ -70,20 +72,36 @@ def load_drivers(transport: Any, retry: int, topics: Sequence[str] | None = None
     return [ext.obj for ext in manager.extensions]
 
 
-def send(driver: Any, ctxt: Any, message: dict, priority: str, retry: int) -> None:
+#: What the ``test`` driver was handed, with where a messaging driver would have sent
+#: it: ``(event_type, exchange, topics)`` per notification, in the order of oslo's
+#: ``_impl_test.NOTIFICATIONS`` (oslo's test driver records no target). For tests.
+TEST_ROUTES: list[tuple[str | None, str | None, tuple[str, ...]]] = []
+
+
+def send(
+    driver: Any, ctxt: Any, message: dict, priority: str, retry: int, route: Any = None
+) -> None:
     """One driver, one message; raises when it was not delivered.
+
+    ``route`` (``settings.Route``: ``exchange``, ``topics``) says where the messaging
+    drivers publish: a copy per topic on the exchange (None: the transport's
+    control_exchange); without one, the driver's own topics on control_exchange. The
+    other drivers (``log``, ``noop``, ``routing``) have no exchange and ignore it;
+    the ``test`` driver's calls are recorded in ``TEST_ROUTES``.
 
     The messaging drivers log the whole message (payload included) and swallow the
     error; faultwrap calls the transport as they would (the private
     ``Transport._send_notification``), so failures are counted and no payload reaches
-    the log. The ``log`` driver lives in the private ``_impl_log`` module.
+    the log. The ``log`` driver lives in the private ``_impl_log`` module, the
+    ``test`` driver in ``_impl_test``.
     """
     import oslo_messaging
-    from oslo_messaging.notify import _impl_log, messaging
+    from oslo_messaging.notify import _impl_log, _impl_test, messaging
 
     if isinstance(driver, messaging.MessagingDriver):
-        for topic in driver.topics:
-            target = oslo_messaging.Target(topic=f"{topic}.{priority.lower()}")
+        exchange = route.exchange if route is not None else None
+        for topic in route.topics if route is not None else driver.topics:
+            target = oslo_messaging.Target(topic=f"{topic}.{priority.lower()}", exchange=exchange)
             driver.transport._send_notification(
                 target, ctxt, message, version=driver.version, retry=retry
             )
@@ -91,6 +109,12 @@ def send(driver: Any, ctxt: Any, message: dict, priority: str, retry: int) -> No
         method = priority.lower()
         driver.notify(ctxt, message, LOG_DRIVER_METHOD.get(method, method), retry)
     else:
+        if isinstance(driver, _impl_test.TestDriver):
+            TEST_ROUTES.append((
+                message.get("event_type") if isinstance(message, dict) else None,
+                route.exchange if route is not None else None,
+                tuple(route.topics if route is not None else driver.topics),
+            ))
         driver.notify(ctxt, message, priority, retry)
 
 
@@ -128,3 +152,15 @@ def registered_opt(conf: cfg.ConfigOpts, group: str, name: str) -> cfg.Opt:
     """The Opt another component registered as ``[group] name``: oslo.config has no
     public accessor for it (``ConfigOpts._get_opt_info``)."""
     return conf._get_opt_info(name, group)["opt"]
+
+
+def oslo_secret_keys() -> frozenset[str]:
+    """oslo.utils' secret key names (``strutils._SANITIZE_KEYS``: configdrive,
+    chappassword, fernetkey...), lower case. Private in oslo.utils, so read
+    defensively: without it (or in another shape) the set is empty, and scrubbing only
+    loses that extra net."""
+    keys = getattr(strutils, "_SANITIZE_KEYS", ())
+    try:
+        return frozenset(k.lower() for k in keys if isinstance(k, str))
+    except TypeError:  # not iterable
+        return frozenset()

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TextIO
 
-from faultwrap import copyqueue
+from faultwrap import copyqueue, levels
 from faultwrap.copyqueue import (
     CONNECT_TIMEOUT,
     POLL_INTERVAL,
@@ -30,8 +30,8 @@ from faultwrap.copyqueue import (
     discard,
 )
 
-#: oslo.messaging's notification priorities (the endpoint method names).
-PRIORITIES = ("audit", "debug", "info", "warn", "error", "critical", "sample")
+#: oslo.messaging's notification priorities (the endpoint method names): the table's.
+PRIORITIES = levels.METHODS
 
 #: Why a run ended without an error.
 COUNT_REACHED = "count_reached"

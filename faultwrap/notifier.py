@@ -169,10 +169,13 @@ class NotificationCore:
                 publisher_id, payload = payload
             message = envelope.message(publisher_id, event_type, wire_priority, payload)
             safe_ctxt = envelope.safe_context(ctxt)
+            route = self.settings.route(versioned, event_type)  # exchange and topics
         except Exception as exc:  # noqa: BLE001 - any builder bug: counted, logged once
             self.report_failure(event_type, exc)
             return False
-        return self.state().delivery.submit((versioned, safe_ctxt, message, wire_priority))
+        return self.state().delivery.submit(
+            (versioned, safe_ctxt, message, wire_priority, route)
+        )
 
     def report_failure(self, event_type: str, exc: BaseException) -> None:
         """Count a notification that could not be built and log it once (throttled);

@@ -36,6 +36,8 @@ from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from oslo_utils import strutils
 
+from faultwrap import drivers
+
 MASK = "***"
 
 #: Appended to text cut by ``mask_text(..., limit)``; counted within the limit.
@@ -62,11 +64,8 @@ _SECRET_PARTS = (
     "authkey",
 )
 _SECRET_NAMES = frozenset({"key", "sig", "auth", "pwd", "session", "sessionid", "session_id"})
-# oslo.utils' list (configdrive, chappassword, fernetkey...); private in oslo, so read
-# defensively: a future oslo.utils without it only loses this extra net.
-_OSLO_KEYS = frozenset(
-    k.lower() for k in getattr(strutils, "_SANITIZE_KEYS", ()) if isinstance(k, str)
-)
+# oslo.utils' list (configdrive, chappassword, fernetkey...), through the seam.
+_OSLO_KEYS = drivers.oslo_secret_keys()
 # mask_password changes nothing in text that holds none of its keys (its own first
 # test, a lower() per key); one search says the same. Without the list: always run it.
 _OSLO_KEY_RE = re.compile("|".join(re.escape(k) for k in sorted(_OSLO_KEYS)) or r"(?s).")

@@ -106,11 +106,11 @@ class ProcessSender:
             raise NotificationSetupError(self.setup_error)
         if self._stale:
             self._renew()
-        versioned, ctxt, message, priority = item
+        versioned, ctxt, message, priority, route = item
         failures = []
         for driver in self.versioned_drivers if versioned else self.legacy_drivers:
             try:
-                drivers.send(driver, ctxt, message, priority, self.retry)
+                drivers.send(driver, ctxt, message, priority, self.retry, route)
             except Exception as exc:  # noqa: BLE001 - re-raised after the other drivers
                 failures.append(exc)
         if failures:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Sequence
+import types
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from oslo_config import cfg
@@ -51,6 +52,52 @@ def _nothing_disabled(event_type: str) -> bool:
 
 
 @dataclasses.dataclass(frozen=True)
+class Route:
+    """Where one notification goes: ``exchange`` (None: the transport's own, i.e.
+    ``[DEFAULT] control_exchange``) and a copy to each of ``topics`` (routing key
+    ``<topic>.<priority>``). ``family`` names the ``<family>_exchange``/``_topics``
+    options it came from (None: no family)."""
+
+    exchange: str | None
+    topics: tuple[str, ...]
+    family: str | None = None
+
+
+def resolve_routes(
+    read: Callable[[str], Any], legacy_topics: Sequence[str], versioned_topics: Sequence[str]
+) -> dict[tuple[bool, str], Route]:
+    """``{(versioned, event type prefix): Route}`` for every routed family.
+
+    A family's own option wins; unset (or empty) topics are the format's topics
+    (``[oslo_messaging_notifications] topics``, ``versioned_notifications_topics``),
+    an unset (or empty) exchange is the service's control_exchange.
+    """
+    routes = {}
+    for family in fw_conf.ROUTE_FAMILIES:
+        exchange = read(f"{family.name}_exchange") or None
+        own = tuple(read(f"{family.name}_topics") or ())
+        for fmt in family.formats:
+            versioned = fmt == "versioned"
+            topics = own or tuple(versioned_topics if versioned else legacy_topics)
+            routes[(versioned, family.prefix)] = Route(exchange, topics, family.name)
+    return routes
+
+
+def describe_routes(routes: Mapping[tuple[bool, str], Route], control_exchange: str) -> str:
+    """One line for operators: each family's exchange and topics (``faultwrap check``)."""
+    parts = []
+    for family in fw_conf.ROUTE_FAMILIES:
+        for fmt in family.formats:
+            route = routes.get((fmt == "versioned", family.prefix))
+            if route is None:
+                continue
+            label = family.name if len(family.formats) == 1 else f"{family.name} ({fmt})"
+            parts.append(f"{label} on {route.exchange or control_exchange!r} "
+                         f"({', '.join(route.topics)})")
+    return "; ".join(parts)
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """What the notification core needs from the configuration, read once."""
 
@@ -74,10 +121,21 @@ class Settings:
     flush_timeout: float
     sync: bool
     retry: int
+    #: Where each family goes, by (versioned, event type prefix): ``route()``.
+    routes: Mapping[tuple[bool, str], Route] = dataclasses.field(
+        default_factory=lambda: types.MappingProxyType({})
+    )
+    #: Where events of no family go, legacy and versioned.
+    default_routes: tuple[Route, Route] = (Route(None, ()), Route(None, ()))
     #: Why this configuration cannot be used (a bad value, secrets masked), or None.
     config_error: str | None = None
     #: ``[notifications] cloudevents`` (issue 12): ``off`` or ``binary``.
     cloudevents: str = fw_conf.CLOUDEVENTS_OFF
+
+    def route(self, versioned: bool, event_type: str) -> Route:
+        """The exchange and topics for an event type (its first part names the family)."""
+        route = self.routes.get((versioned, event_type.partition(".")[0]))
+        return route if route is not None else self.default_routes[versioned]
 
     def sends(self, versioned: bool, rank: int) -> bool:
         """Would a notification of this format and rank be sent (or, with a bad
@@ -104,6 +162,9 @@ _PERMISSIVE = {
     "delivery_flush_timeout": 0.0,
     "delivery_sync": True,
     "delivery_retry": 0,
+    "topics": ["notifications"],
+    **{f"{f.name}_exchange": f.exchange for f in fw_conf.ROUTE_FAMILIES},
+    **{f"{f.name}_topics": f.topics for f in fw_conf.ROUTE_FAMILIES},
     "cloudevents": fw_conf.CLOUDEVENTS_OFF,
 }
 
@@ -145,6 +206,9 @@ def resolve(conf: cfg.ConfigOpts, lenient: bool = False) -> Settings:
     # would get is counted as config_invalid (the driver is still the on/off switch).
     fmt = read(ns, "notification_format") if error is None else "both"
     threshold = read(ns, "notification_level") if error is None else None
+    legacy_topics = tuple(read(DRIVER_GROUP, "topics") or ())
+    versioned_topics = tuple(read(ns, "versioned_notifications_topics"))
+    routes = resolve_routes(lambda name: read(ns, name), legacy_topics, versioned_topics)
     try:
         host = fw_conf.resolve_host(conf)
     except Exception:  # noqa: BLE001 - only with a bad value elsewhere
@@ -155,7 +219,7 @@ def resolve(conf: cfg.ConfigOpts, lenient: bool = False) -> Settings:
         versioned=fmt in ("versioned", "both"),
         threshold=0 if threshold is None else levels.PRIORITIES[threshold].rank,
         drivers=names,
-        versioned_topics=tuple(read(ns, "versioned_notifications_topics")),
+        versioned_topics=versioned_topics,
         host=host,
         notify_api_faults=read(ns, "notify_api_faults"),
         notify_on_state_change=read(ns, "notify_on_state_change"),
@@ -167,6 +231,8 @@ def resolve(conf: cfg.ConfigOpts, lenient: bool = False) -> Settings:
         flush_timeout=read(ns, "delivery_flush_timeout"),
         sync=read(ns, "delivery_sync"),
         retry=read(ns, "delivery_retry"),
+        routes=types.MappingProxyType(routes),
+        default_routes=(Route(None, legacy_topics), Route(None, versioned_topics)),
         config_error=None if error is None else strutils.mask_password(
             f"{type(error).__name__}: {error}"
         ),

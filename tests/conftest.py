@@ -1,55 +1,44 @@
-"""Fixtures shared by unit and functional tests."""
+"""Fixtures shared by unit and functional tests (the helpers they wrap: tests/support/)."""
 
 from __future__ import annotations
 
 import pytest
-from oslo_config import cfg
-from oslo_messaging.notify import _impl_test
-from oslo_serialization import jsonutils
 
-from faultwrap import conf as fw_conf
 from faultwrap import failures, notifier
-
-
-def make_conf(**overrides_by_group: dict) -> cfg.ConfigOpts:
-    """A private ConfigOpts with faultwrap's and oslo.messaging's options registered."""
-    conf = cfg.ConfigOpts()
-    conf([], project="faultwrap-tests", default_config_files=[], default_config_dirs=[])
-    fw_conf.register_opts(conf)
-    notifier.register_oslo_notification_opts(conf)
-    for group, values in overrides_by_group.items():
-        for name, value in values.items():
-            conf.set_override(name, value, group=None if group == "DEFAULT" else group)
-    return conf
-
-
-class CapturedNotifications:
-    """What the oslo.messaging ``test`` driver received, JSON round-tripped like a broker."""
-
-    def reset(self) -> None:
-        _impl_test.reset()
-
-    @property
-    def messages(self) -> list[dict]:
-        return [jsonutils.loads(jsonutils.dumps(m)) for _c, m, _p, _r in _impl_test.NOTIFICATIONS]
-
-    @property
-    def contexts(self) -> list:
-        return [c for c, _m, _p, _r in _impl_test.NOTIFICATIONS]
-
-    def of_type(self, event_type: str) -> list[dict]:
-        return [m for m in self.messages if m["event_type"] == event_type]
+from tests.support import context as support_context
+from tests.support.conf import ConfFiles, unit_conf, versioned_conf
+from tests.support.notifications import CapturedNotifications
 
 
 @pytest.fixture
 def conf():
     """Unit-test config: ``test`` driver, ``fake:/`` transport, synchronous delivery."""
-    conf = make_conf(
-        oslo_messaging_notifications={"driver": ["test"], "transport_url": "fake:/"},
-        notifications={"delivery_sync": True, "host": "testhost"},
-    )
+    conf = unit_conf()
     yield conf
     notifier.reset(conf)
+
+
+@pytest.fixture
+def fault_conf(conf):
+    """The ``conf`` fixture with api.fault notifications on."""
+    conf.set_override("notify_api_faults", True, group="notifications")
+    return conf
+
+
+@pytest.fixture
+def vconf():
+    """Unit-test config with versioned output on."""
+    conf = versioned_conf()
+    yield conf
+    notifier.reset(conf)
+
+
+@pytest.fixture
+def conf_files(tmp_path):
+    """Config files under ``tmp_path``; FaultWrapper's private confs forgotten at teardown."""
+    files = ConfFiles(tmp_path)
+    yield files
+    files.cleanup()
 
 
 @pytest.fixture
@@ -64,3 +53,10 @@ def notifications():
 def fresh_failure_throttles():
     """Each test sees the first log line of a problem (the throttles start afresh)."""
     failures.forget()
+
+
+@pytest.fixture(autouse=True)
+def no_current_context():
+    """Each test starts and ends without a thread-current oslo.context."""
+    with support_context.no_current_context():
+        yield

@@ -2,14 +2,14 @@
 
 A family is a row: its event type parts, level, publisher form and binary, the
 notification class per action (payload class through it), the source its payload
-reads, the fields whose change makes an ``update``, and the exchange and topic it
-goes to. The functions in ``service``, ``compute_node`` and ``baremetal`` are thin
-names over ``emit`` and ``notify_change`` with their family's row.
+reads, the fields whose change makes an ``update``, and the route family whose
+``[notifications] <route>_exchange``/``<route>_topics`` say where it goes. The
+functions in ``service``, ``compute_node`` and ``baremetal`` are thin names over
+``emit`` and ``notify_change`` with their family's row.
 
-``exchange`` and ``topic`` are carried per family but not routed yet: every
-versioned notification goes to ``[notifications] versioned_notifications_topics`` on
-oslo.messaging's ``control_exchange`` (None here). Setting them per family is one
-column when routing lands.
+The route is resolved once (``faultwrap.settings``) and applied by the funnel from
+the event type's first part (``conf.ROUTE_FAMILIES``), so a notification object sent
+with ``NotificationBase.emit`` goes where its family's row says too.
 """
 
 from __future__ import annotations
@@ -48,9 +48,8 @@ class Family:
     )
     #: Fields whose change makes an ``update`` (lifecycle families).
     watched: tuple[str, ...] = ()
-    #: Where it goes (placeholders until routing per family: see the module doc).
-    exchange: str | None = None
-    topic: str | None = None
+    #: The ``conf.ROUTE_FAMILIES`` entry (``<route>_exchange``/``<route>_topics``).
+    route: str = ""
 
     def level(self, status: str | None) -> str:
         return self.levels.get(status, self.levels[None])
@@ -68,6 +67,7 @@ SERVICE = Family(
     classes={None: service.ServiceStatusNotification},
     source="service",
     watched=service.WATCHED_FIELDS,
+    route="service",  # nova / versioned_notifications
 )
 
 COMPUTE_NODE = Family(
@@ -79,6 +79,7 @@ COMPUTE_NODE = Family(
     source="compute_node",
     binary="nova-compute",  # the resource tracker's: nova-compute:<host>
     watched=compute_node.WATCHED_FIELDS,
+    route="compute_node",  # nova / versioned_notifications
 )
 
 BAREMETAL_NODE = Family(
@@ -92,7 +93,7 @@ BAREMETAL_NODE = Family(
     binary="ironic-conductor",  # Ironic's ironic-conductor.<host>
     host_from_source=False,
     levels={None: NotificationLevel.INFO, "error": NotificationLevel.ERROR},
-    topic="ironic_versioned_notifications",
+    route="baremetal",  # ironic / ironic_versioned_notifications
 )
 
 #: Every family, by the name its emitter module has.

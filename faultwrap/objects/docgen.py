@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from faultwrap import conf as fw_conf
 from faultwrap import objects
 from faultwrap.objects import base, schema
 
@@ -65,10 +66,15 @@ with a ``Z`` (``2012-10-29T13:42:05Z``).
 Routing and switches
 --------------------
 
-* ``[notifications] notification_format``: ``versioned`` or ``both`` send them, to
-  every topic in ``[notifications] versioned_notifications_topics`` (default
-  ``versioned_notifications``; the queue is ``<topic>.<priority>``, e.g.
-  ``versioned_notifications.info``). With ``unversioned``, or with the
+* ``[notifications] notification_format``: ``versioned`` or ``both`` send them, each
+  family to its own exchange and topics (the table below and the consumers page):
+  ``service.*`` and ``compute_node.*`` on ``nova``, ``baremetal.*`` on ``ironic``
+  with topic ``ironic_versioned_notifications``, ``api.fault`` on the service's
+  ``control_exchange``; each is ``[notifications] <family>_exchange`` and
+  ``<family>_topics``. Topics left unset are ``[notifications]
+  versioned_notifications_topics`` (default ``versioned_notifications``); the
+  routing key is ``<topic>.<priority>``, e.g. ``versioned_notifications.info``.
+  With ``unversioned``, or with the
   ``[oslo_messaging_notifications] driver`` empty or ``noop``, payloads are not even
   built: the funnel (``faultwrap.notifier.Notifier.notify``) decides before any
   source is read, from settings resolved once (``faultwrap.settings``).
@@ -130,7 +136,7 @@ Design choices
   take the object before and after a change, as plain dicts or any object with
   attributes, and send create, update (only if a watched field changed) or delete.
   Each family is a row of ``faultwrap.emitters.families`` (event type, level,
-  publisher form and binary, classes, source, watched fields, exchange and topic)
+  publisher form and binary, classes, source, watched fields, route family)
   sent by one function.
 * Every notification and payload class has a version fingerprint
   (``faultwrap.objects.fingerprint``) that also covers SCHEMA, the wire namespace,
@@ -211,6 +217,29 @@ def _entries(docs_dir: Path) -> list[tuple[dict, type, str]]:
     return sorted(entries, key=lambda e: e[0]["event_type"])
 
 
+def route_defaults(event_type: str) -> tuple[str, str]:
+    """(exchange, topics) a versioned event goes to with default settings."""
+    family = fw_conf.route_family(True, event_type)
+    exchange = family.exchange if family and family.exchange else "control_exchange"
+    topics = family.topics if family and family.topics else ("versioned_notifications",)
+    return exchange, ", ".join(topics)
+
+
+def route_fields(event_type: str) -> list[str]:
+    """The ``:Exchange:`` and ``:Topics:`` lines of one event, with their options."""
+    exchange, topics = route_defaults(event_type)
+    family = fw_conf.route_family(True, event_type)
+    if family is None:
+        return [f":Exchange: ``{exchange}``", f":Topics: ``{topics}``"]
+    unset = "" if family.topics else "; unset: ``versioned_notifications_topics``"
+    unset_exchange = "" if family.exchange else " (unset: the service's)"
+    return [
+        (f":Exchange: ``{exchange}``{unset_exchange} "
+         f"(``[notifications] {family.name}_exchange``)"),
+        f":Topics: ``{topics}`` (``[notifications] {family.name}_topics``{unset})",
+    ]
+
+
 def render_page(docs_dir: Path = DOCS_DIR) -> str:
     """The whole reference page; reads the committed samples for level and publisher."""
     entries = _entries(docs_dir)
@@ -223,6 +252,8 @@ def render_page(docs_dir: Path = DOCS_DIR) -> str:
         "     - Level (priority)",
         "     - Payload (version)",
         "     - Namespace",
+        "     - Exchange",
+        "     - Topics",
     ]
     for envelope, cls, _sample in entries:
         payload = cls.payload_class()
@@ -231,6 +262,8 @@ def render_page(docs_dir: Path = DOCS_DIR) -> str:
             f"     - {envelope['priority']}",
             f"     - ``{payload.obj_name()}`` {payload.VERSION}",
             f"     - ``{payload.OBJ_PROJECT_NAMESPACE}``",
+            f"     - ``{route_defaults(envelope['event_type'])[0]}``",
+            f"     - ``{route_defaults(envelope['event_type'])[1]}``",
         ]
     lines.append("")
     for envelope, cls, sample in entries:
@@ -247,6 +280,7 @@ def render_page(docs_dir: Path = DOCS_DIR) -> str:
             f":Notification: ``{cls.__module__}.{cls.obj_name()}`` {cls.VERSION}",
             f":Payload: ``{payload_name}`` {payload.VERSION}, namespace ``{payload.OBJ_PROJECT_NAMESPACE}``",
             f":Publisher: ``{envelope['publisher_id']}`` ({form})",
+            *route_fields(envelope["event_type"]),
             f":Schema: :download:`{schema_file} <{SCHEMAS}/{schema_file}>`",
             f":Sample: ``{SAMPLES}/{sample}``",
             "",

@@ -24,8 +24,8 @@ from faultwrap import notifier as fw_notifier
 from faultwrap.emitters import image as image_emitters
 from faultwrap.emitters import instance as instance_emitters
 from faultwrap.emitters import legacy
-from tests import legacy_support as ls
-from tests.unit import test_objects_samples as versioned_samples
+from tests.support import legacy as ls
+from tests.support import samples as versioned_samples
 
 HOST = ls.HOST  # faultwrap's host in every publisher_id below
 

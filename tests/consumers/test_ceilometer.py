@@ -19,10 +19,11 @@ import pytest
 from faultwrap import notifier
 from faultwrap.emitters import legacy
 from faultwrap.objects import base as objects_base
-from tests.conftest import CapturedNotifications, make_conf
 from tests.consumers import rows as consumer_rows
-from tests.legacy_support import FROZEN_NOW, legacy_test_env
-from tests.unit import test_objects_samples as versioned_samples
+from tests.support import samples as versioned_samples
+from tests.support.conf import make_conf
+from tests.support.legacy import FROZEN_NOW, legacy_test_env
+from tests.support.notifications import CapturedNotifications
 
 pytest.importorskip("ceilometer", reason="needs Ceilometer: run `tox -e consumers`")
 

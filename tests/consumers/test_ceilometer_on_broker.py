@@ -22,16 +22,16 @@ from faultwrap import notifier
 from faultwrap import notifier as fw_notifier
 from faultwrap.emitters import image as image_emitters
 from faultwrap.emitters import instance as instance_emitters
-from tests.conftest import make_conf
 from tests.consumers import rows
-from tests.functional.conftest import (
-    BROKER_HOST,
-    BROKER_PORT,
-    BROKER_URL,
-    PRIORITIES,
-    broker_reachable,
+from tests.support.broker import BROKER_HOST, BROKER_PORT, BROKER_URL, PRIORITIES, broker_reachable
+from tests.support.broker import connect as broker_connect
+from tests.support.conf import (
+    conf_from_file,
+    make_conf,
+    messaging_conf,
+    messaging_groups,
+    set_overrides,
 )
-from tests.legacy_support import conf_from_file
 
 pytest.importorskip("ceilometer", reason="needs Ceilometer: run `tox -e consumers`")
 
@@ -60,8 +60,7 @@ def _delete_queues(names: list[str], exchanges: list[str] = ()) -> None:
     import amqp
 
     with contextlib.suppress(OSError, amqp.exceptions.AMQPError):
-        conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest", password="guest")
-        conn.connect()
+        conn = broker_connect()
         try:
             channel = conn.channel()
             for name in names:
@@ -110,13 +109,9 @@ def ceilometer_on_bus(broker_url, topic):
 def faultwrap_conf(broker_url: str, topic: str, config_dir=None, control_exchange=None):
     """faultwrap's config; ``control_exchange`` set as a service's file sets it."""
     if control_exchange is None:
-        conf = make_conf()
-    else:
-        conf = conf_from_file(config_dir, f"[DEFAULT]\ncontrol_exchange = {control_exchange}\n")
-    for name, value in {"driver": ["messagingv2"], "transport_url": broker_url,
-                        "topics": [topic]}.items():
-        conf.set_override(name, value, group="oslo_messaging_notifications")
-    conf.set_override("host", "testhost", group="notifications")
+        return messaging_conf(broker_url, [topic])
+    conf = conf_from_file(config_dir, f"[DEFAULT]\ncontrol_exchange = {control_exchange}\n")
+    set_overrides(conf, messaging_groups(broker_url, [topic]))
     return conf
 
 
@@ -141,22 +136,19 @@ def test_faultwrap_and_ceilometer_default_topics_are_the_same():
             == list(faultwrap.oslo_messaging_notifications.topics) == ["notifications"])
 
 
-@pytest.mark.parametrize("exchanges", [
-    pytest.param("faultwrap defaults", marks=pytest.mark.xfail(
-        strict=True, raises=AssertionError, reason="issue 11 item 1: per-family default exchanges not wired yet "
-        "(everything goes to control_exchange 'openstack'); remove this mark with it")),
-    "control_exchange set per family",
-])
+@pytest.mark.parametrize("exchanges", ["faultwrap defaults", "empty family exchanges, control_exchange per service"])
 def test_stock_ceilometer_meters_compute_and_image_from_the_bus(
         ceilometer_on_bus, broker_url, topic, exchanges, tmp_path):
     instance_id, image_id = str(uuid.uuid4()), str(uuid.uuid4())
     if exchanges == "faultwrap defaults":
         compute_conf = image_conf = faultwrap_conf(broker_url, topic)
-    else:  # what an operator does today: the service's control_exchange
+    else:  # the family's exchange emptied: the service's own control_exchange
         (tmp_path / "nova").mkdir()
         (tmp_path / "glance").mkdir()
         compute_conf = faultwrap_conf(broker_url, topic, tmp_path / "nova", "nova")
+        compute_conf.set_override("compute_exchange", "", group="notifications")
         image_conf = faultwrap_conf(broker_url, topic, tmp_path / "glance", "glance")
+        image_conf.set_override("image_exchange", "", group="notifications")
     try:
         instance_emitters.notify_about_instance_usage(
             fw_notifier.get_notifier("compute", rows.HOST, conf=compute_conf),

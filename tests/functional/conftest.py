@@ -7,32 +7,23 @@ Without a broker these tests skip, saying how to run them; with
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import socket
-import time
 import uuid
 
 import pytest
 
 from faultwrap import notifier
-from tests.conftest import make_conf
-
-BROKER_HOST = "127.0.0.1"
-BROKER_PORT = 5672
-BROKER_URL = f"rabbit://guest:guest@{BROKER_HOST}:{BROKER_PORT}/"
-PRIORITIES = ("debug", "info", "warn", "error", "critical", "audit", "sample")
-
-
-def broker_reachable(host: str = BROKER_HOST, port: int = BROKER_PORT, timeout: float = 2.0) -> bool:
-    """True when something answers an AMQP protocol header on host:port."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
-            sock.settimeout(timeout)
-            sock.sendall(b"AMQP\x00\x00\x09\x01")
-            return bool(sock.recv(8))
-    except OSError:
-        return False
+from tests.support.broker import (
+    BROKER_HOST,
+    BROKER_PORT,
+    BROKER_URL,
+    PRIORITIES,
+    QueueReader,
+    broker_reachable,
+)
+from tests.support.broker import connect as broker_connect
+from tests.support.brokerproxy import BrokerProxy
+from tests.support.conf import messaging_conf
 
 
 @pytest.fixture(scope="session")
@@ -47,59 +38,6 @@ def broker() -> str:
     if os.environ.get("FAULTWRAP_REQUIRE_BROKER") == "1":
         pytest.fail(message)
     pytest.skip(message)
-
-
-class QueueReader:
-    """Reads raw messages from ``<topic>.<priority>`` queues and deletes them afterwards."""
-
-    def __init__(self) -> None:
-        import amqp
-
-        self.conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest", password="guest")
-        self.conn.connect()
-        self.channel = self.conn.channel()
-        self.queues: set[str] = set()
-
-    def watch(self, topic: str) -> None:
-        """Declare the topic's queues now so nothing sent later is lost, and own them."""
-        for priority in PRIORITIES:
-            name = f"{topic}.{priority}"
-            self.channel.queue_declare(name, durable=False, auto_delete=False)
-            self.channel.exchange_declare("openstack", "topic", durable=False, auto_delete=False)
-            self.channel.queue_bind(name, "openstack", routing_key=name)
-            self.queues.add(name)
-
-    def get_raw(self, queue: str, count: int = 1, timeout: float = 10.0) -> list:
-        """Up to ``count`` raw amqp messages, polling at most ``timeout`` seconds."""
-        self.queues.add(queue)
-        got = []
-        deadline = time.monotonic() + timeout
-        while len(got) < count and time.monotonic() < deadline:
-            msg = self.channel.basic_get(queue, no_ack=True)
-            if msg is None:
-                time.sleep(0.02)
-                continue
-            got.append(msg)
-        return got
-
-    def get(self, queue: str, count: int = 1, timeout: float = 10.0) -> list[dict]:
-        """Decoded bodies (the outer JSON; see ``unwrap`` for messagingv2)."""
-        return [json.loads(m.body) for m in self.get_raw(queue, count, timeout)]
-
-    def close(self) -> None:
-        import amqp
-
-        for name in self.queues:
-            # Best effort at teardown: a broker hiccup must not fail the test itself.
-            with contextlib.suppress(OSError, amqp.exceptions.AMQPError):
-                self.channel.queue_delete(name)
-        self.conn.close()
-
-
-def unwrap(body: dict) -> dict:
-    """The inner oslo.messaging message of a messagingv2 body."""
-    assert body["oslo.version"] == "2.0"
-    return json.loads(body["oslo.message"])
 
 
 #: Every topic handed out in this session, for the sweep at its end.
@@ -128,8 +66,7 @@ def _sweep_session_queues():
     import amqp
 
     with contextlib.suppress(OSError, amqp.exceptions.AMQPError):
-        conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest", password="guest")
-        conn.connect()
+        conn = broker_connect()
         try:
             channel = conn.channel()
             for name in _SESSION_TOPICS:
@@ -138,6 +75,16 @@ def _sweep_session_queues():
                         channel.queue_delete(f"{prefix}.{priority}")  # idempotent in RabbitMQ
         finally:
             conn.close()
+
+
+@pytest.fixture
+def proxy():
+    """A TCP proxy to the broker, not forwarding yet (``forward()``); closed at teardown."""
+    proxy = BrokerProxy()
+    try:
+        yield proxy
+    finally:
+        proxy.close()
 
 
 @pytest.fixture
@@ -152,13 +99,11 @@ def broker_conf(broker, topic, queues):
     """Config that sends messagingv2 to the real broker on this test's own topics."""
     queues.watch(topic)
     queues.watch(f"{topic}_versioned")
-    conf = make_conf(
-        oslo_messaging_notifications={
-            "driver": ["messagingv2"],
-            "transport_url": broker,
-            "topics": [topic],
-        },
-        notifications={"host": "testhost", "versioned_notifications_topics": [f"{topic}_versioned"]},
+    conf = messaging_conf(
+        broker, [topic],
+        # Baremetal's default topic is Ironic's own, shared name: this test's instead.
+        notifications={"versioned_notifications_topics": [f"{topic}_versioned"],
+                       "baremetal_topics": [f"{topic}_versioned"]},
     )
     yield conf
     # Deliver what the test left queued before ``queues`` deletes the queues: a late

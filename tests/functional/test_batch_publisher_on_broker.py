@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import os
 import random
 import select
 import socket
 import time
 import uuid
-import warnings
 
 import amqp
 import oslo_messaging
@@ -24,10 +22,10 @@ from oslo_context.context import RequestContext
 from oslo_utils import timeutils
 
 from faultwrap import batch_publisher as bp
-from faultwrap import copyqueue
-from tests.conftest import make_conf
-from tests.functional.brokerproxy import BrokerProxy
-from tests.functional.conftest import BROKER_HOST, BROKER_PORT, BROKER_URL, unwrap
+from tests.support.broker import BROKER_HOST, BROKER_PORT, BROKER_URL, get_undecoded, unwrap
+from tests.support.broker import connect as broker_connect
+from tests.support.conf import rabbit_conf
+from tests.support.forking import fork, wait_all
 
 pytestmark = pytest.mark.broker
 
@@ -39,17 +37,9 @@ SHORT = 2.0
 SLACK = 25.0
 
 
-def _conf(url: str = BROKER_URL, **rabbit):
-    conf = make_conf(oslo_messaging_notifications={"transport_url": url})
-    copyqueue.register_opts(conf)
-    for name, value in rabbit.items():
-        conf.set_override(name, value, group="oslo_messaging_rabbit")
-    return conf
-
-
 def _publisher(url: str = BROKER_URL, rng: random.Random | None = None, **kwargs) -> bp.BatchPublisher:
     rabbit = {k: kwargs.pop(k) for k in list(kwargs) if k not in ("confirm_timeout", "io_timeout", "connect_timeout")}
-    return bp.BatchPublisher(bp.settings_from_conf(_conf(url, **rabbit)), rng=rng, **kwargs)
+    return bp.BatchPublisher(bp.settings_from_conf(rabbit_conf(url, **rabbit)), rng=rng, **kwargs)
 
 
 def _batch(exchange: str, queue: str, count: int, version: str = "2.0") -> list[bp.Notification]:
@@ -88,8 +78,7 @@ class Admin:
     """A side connection that inspects and deletes what a test made."""
 
     def __init__(self) -> None:
-        self.conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest", password="guest")
-        self.conn.connect()
+        self.conn = broker_connect()
         self.channel = self.conn.channel()
         self.exchanges: set[str] = set()
         self.queues: set[str] = set()
@@ -118,31 +107,13 @@ def admin(broker):
 
 
 @pytest.fixture
-def proxy(broker):
-    p = BrokerProxy()
-    p.forward()
-    yield p
-    p.close()
+def proxy(proxy, broker):
+    """The conftest's proxy, forwarding."""
+    proxy.forward()
+    return proxy
 
 
 # -- byte for byte ------------------------------------------------------------------------
-
-
-def _get_undecoded(queues, queue: str):
-    """One message exactly as it came off the wire (py-amqp decodes bodies by default)."""
-    queues.queues.add(queue)
-    channel = amqp.Channel(queues.conn, auto_decode=False)
-    channel.open()
-    try:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            message = channel.basic_get(queue, no_ack=True)
-            if message is not None:
-                return message
-            time.sleep(0.02)
-        raise AssertionError(f"nothing in {queue}")
-    finally:
-        channel.close()
 
 
 @pytest.mark.parametrize(("driver", "version"), [("messagingv2", "2.0"), ("messaging", "1.0")])
@@ -158,7 +129,7 @@ def test_same_notification_both_ways_reaches_a_consumer_byte_for_byte(
     monkeypatch.setattr(uuid, "uuid4", lambda: FIXED)  # message_id and _unique_id
     monkeypatch.setattr(timeutils, "utcnow", lambda *args, **kwargs: when)
     try:
-        conf = _conf()
+        conf = rabbit_conf()
         transport = oslo_messaging.get_notification_transport(conf, url=broker)
         try:
             notifier = oslo_messaging.Notifier(
@@ -186,8 +157,8 @@ def test_same_notification_both_ways_reaches_a_consumer_byte_for_byte(
         publisher.close()
     assert result.confirmed == (True,) and result.error is None
 
-    theirs_raw = _get_undecoded(queues, f"{oslo_topic}.error")
-    ours_raw = _get_undecoded(queues, f"{our_topic}.error")
+    theirs_raw = get_undecoded(queues, f"{oslo_topic}.error")
+    ours_raw = get_undecoded(queues, f"{our_topic}.error")
     assert isinstance(ours_raw.body, bytes)
     assert ours_raw.body == theirs_raw.body
     assert b"_context_user_id" in ours_raw.body and b"tok-secret" not in ours_raw.body
@@ -372,29 +343,14 @@ def test_a_forked_child_reconnects_and_the_parent_keeps_its_connection(broker, q
     try:
         assert publisher.publish(before).delivered == 3
         parent_port = publisher._conn.sock.getsockname()[1]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pid = os.fork()
-        if pid == 0:  # child: never return into pytest
-            status = 1
-            try:
-                ok = publisher.publish(child_batch).delivered == 3
-                own = publisher._conn.sock.getsockname()[1] != parent_port
-                status = 0 if ok and own else 2
-                publisher.close()
-            finally:
-                os._exit(status)
-        deadline = time.monotonic() + 60
-        status = None
-        while status is None and time.monotonic() < deadline:
-            done, raw = os.waitpid(pid, os.WNOHANG)
-            if done:
-                status = os.waitstatus_to_exitcode(raw)
-            else:
-                time.sleep(0.05)
-        if status is None:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
+        def child() -> int:
+            ok = publisher.publish(child_batch).delivered == 3
+            own = publisher._conn.sock.getsockname()[1] != parent_port
+            publisher.close()
+            return 0 if ok and own else 2
+
+        pid = fork(child)
+        status = wait_all([pid], 60)[pid]
         assert status == 0
         result = publisher.publish(after)
         assert publisher._conn.sock.getsockname()[1] == parent_port  # same, still working

@@ -24,9 +24,8 @@ import pytest
 from oslo_messaging import opts as oslo_messaging_opts
 
 from faultwrap import notifier
-from tests.conftest import make_conf
-from tests.functional.brokerproxy import BrokerProxy
-from tests.functional.conftest import unwrap
+from tests.support.broker import unwrap
+from tests.support.conf import make_conf, messaging_conf
 
 pytestmark = pytest.mark.broker
 
@@ -44,24 +43,16 @@ RECOVERY_WAIT = 60.0
 
 
 @pytest.fixture
-def proxy(broker):
-    proxy = BrokerProxy()
+def proxy(proxy, broker):
+    """The conftest's proxy, forwarding."""
     proxy.forward()
-    yield proxy
-    proxy.close()
+    return proxy
 
 
 @pytest.fixture
 def proxied_conf(proxy, topic, queues):
     queues.watch(topic)
-    conf = make_conf(
-        oslo_messaging_notifications={
-            "driver": ["messagingv2"],
-            "transport_url": proxy.url,
-            "topics": [topic],
-        },
-        notifications={"host": "testhost", "delivery_queue_size": QUEUE_SIZE},
-    )
+    conf = messaging_conf(proxy.url, [topic], notifications={"delivery_queue_size": QUEUE_SIZE})
     for group, opts in oslo_messaging_opts.list_opts():
         if group == "oslo_messaging_rabbit":
             conf.register_opts(opts, group=group)

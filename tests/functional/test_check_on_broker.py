@@ -7,13 +7,11 @@ import io
 import re
 import subprocess
 
-import amqp
 import pytest
 
-from faultwrap import check, check_broker, notifier, paste
-from tests.functional.brokerproxy import BrokerProxy
-from tests.functional.conftest import BROKER_HOST, BROKER_PORT
-from tests.functional.test_listen_on_broker import faultwrap_command
+from faultwrap import check, check_broker
+from tests.support.broker import faultwrap_command, queue_exists
+from tests.support.conf import forget_private_confs
 
 pytestmark = pytest.mark.broker
 
@@ -32,33 +30,10 @@ def run(*args: str) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def queue_exists(name: str) -> bool:
-    conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest", password="guest")
-    conn.connect()
-    try:
-        channel = conn.channel()
-        try:
-            channel.queue_declare(name, passive=True)
-        except amqp.exceptions.NotFound:
-            return False
-        return True
-    finally:
-        conn.close()
-
-
-@pytest.fixture
-def proxy():
-    proxy = BrokerProxy()
-    yield proxy
-    proxy.close()
-
-
 @pytest.fixture(autouse=True)
 def _forget_private_confs():
     yield
-    for conf in paste._PRIVATE_CONFS.values():
-        notifier.reset(conf)
-    paste._PRIVATE_CONFS.clear()
+    forget_private_confs()
 
 
 def test_round_trip_on_the_real_broker_and_nothing_left_behind(broker, tmp_path):
@@ -71,6 +46,10 @@ def test_round_trip_on_the_real_broker_and_nothing_left_behind(broker, tmp_path)
     match = re.search(r"sent as (faultwrap_check_[0-9a-f]{12}\.info) and read back", lines[5])
     assert match, lines[5]
     assert "exchange 'openstack', topics notifications" in lines[5]
+    assert ("faultwrap's families: compute on 'nova' (notifications); service on 'nova' "
+            "(versioned_notifications)") in lines[5]
+    assert "baremetal on 'ironic' (ironic_versioned_notifications)" in lines[5]
+    assert "api_fault (legacy) on 'openstack' (notifications)" in lines[5]
     assert lines[5].endswith("on cfg.CONF the service's own default applies instead "
                              "(Nova's is 'nova', Glance's 'glance')")
     assert not queue_exists(match.group(1))  # deleted after the read

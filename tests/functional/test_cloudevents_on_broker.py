@@ -23,9 +23,8 @@ from oslo_messaging.notify import _impl_test
 from faultwrap import batch_publisher as bp
 from faultwrap import notifier
 from faultwrap.middleware import FaultWrapper
-from tests.functional.conftest import unwrap
-from tests.functional.test_batch_publisher_on_broker import _conf, _get_undecoded
-from tests.unit.test_objects_base import versioned_conf
+from tests.support.broker import get_undecoded, unwrap
+from tests.support.conf import rabbit_conf, versioned_conf
 
 pytestmark = pytest.mark.broker
 
@@ -47,7 +46,7 @@ def _message(event_type: str = "api.fault", publisher: str = "api.host1") -> dic
 
 def _publish(message: dict, queue: str, version: str = "2.0", cloudevents: bool = True,
              unique_id: str | None = None):
-    conf = _conf()
+    conf = rabbit_conf()
     conf.set_override("cloudevents", "binary" if cloudevents else "off", group="notifications")
     publisher = bp.BatchPublisher(bp.settings_from_conf(conf))
     ctxt = RequestContext(user_id="u1", project_id="p1", request_id="req-ce").redacted_copy()
@@ -78,7 +77,7 @@ def test_a_cloudevents_sdk_consumer_reads_the_message_and_the_body_is_unchanged(
     unique_id = uuid.uuid4().hex
     _publish(message, queue, version, cloudevents=False, unique_id=unique_id)
     _publish(message, queue, version, cloudevents=True, unique_id=unique_id)
-    plain, raw = _get_undecoded(queues, queue), _get_undecoded(queues, queue)
+    plain, raw = get_undecoded(queues, queue), get_undecoded(queues, queue)
 
     assert raw.body == plain.body  # the body is unchanged, byte for byte
     assert plain.properties["application_headers"] == {}
@@ -166,7 +165,7 @@ def test_a_traced_api_fault_is_a_cloudevent_with_its_trace_ids(broker, queues, t
         _impl_test.reset()
         notifier.reset(conf)
     queue = f"{topic}.error"
-    bconf = _conf()
+    bconf = rabbit_conf()
     bconf.set_override("cloudevents", "binary", group="notifications")
     publisher = bp.BatchPublisher(bp.settings_from_conf(bconf))
     try:
@@ -176,7 +175,7 @@ def test_a_traced_api_fault_is_a_cloudevent_with_its_trace_ids(broker, queues, t
         publisher.close()
     assert result.confirmed == (True,), result.error
 
-    event = _as_cloudevent(_get_undecoded(queues, queue))
+    event = _as_cloudevent(get_undecoded(queues, queue))
     assert (event.get_type(), event.get_source(), event.get_id()) == (
         "api.fault", "api.testhost", message["message_id"])
     payload = unwrap(event.get_data())["payload"]

@@ -12,7 +12,7 @@ import pytest
 from oslo_context import context as oslo_context
 
 from faultwrap import notifier
-from tests.functional.conftest import unwrap
+from tests.support.broker import unwrap
 
 pytestmark = pytest.mark.broker
 

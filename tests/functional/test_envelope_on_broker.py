@@ -10,7 +10,7 @@ import pytest
 from oslo_context import context as oslo_context
 
 from faultwrap import drivers, notifier
-from tests.functional.conftest import unwrap
+from tests.support.broker import unwrap
 
 pytestmark = pytest.mark.broker
 

@@ -17,16 +17,16 @@ import webtest
 from faultwrap import demo, notifier, paste
 from faultwrap.faults import MaskedFault
 from faultwrap.middleware import FaultWrapper
-from tests.functional.brokerproxy import BrokerProxy
-from tests.functional.conftest import unwrap
-from tests.unit.test_demo import UNSAFE_FINGERPRINT
+from tests.support.broker import unwrap
+from tests.support.brokerproxy import BrokerProxy
+from tests.support.demo import UNSAFE_FINGERPRINT
+from tests.support.exceptions import GENERIC_500
 
 ENVELOPE_KEYS = {"message_id", "publisher_id", "event_type", "priority", "payload", "timestamp"}
 PAYLOAD_KEYS = {
     "url", "exception", "status", "method", "request_id", "global_request_id",
     "exception_class", "fingerprint", "user_id", "project_id", "trace_id", "span_id",
 }
-GENERIC_500 = "The server has either erred or is incapable of performing the requested operation."
 
 
 def load_demo(tmp_path, transport_url, topic, extra=""):

@@ -9,14 +9,12 @@ arrive intact, and the parent must keep working.
 from __future__ import annotations
 
 import os
-import signal
-import time
-import warnings
 
 import pytest
 
 from faultwrap import notifier
-from tests.functional.conftest import unwrap
+from tests.support.broker import unwrap
+from tests.support.forking import fork, wait_all
 
 pytestmark = pytest.mark.broker
 
@@ -42,38 +40,7 @@ def child_main(conf, index: int, parent_transport) -> int:
 
 
 def fork_child(conf, index: int, parent_transport) -> int:
-    with warnings.catch_warnings():
-        # Python 3.12+ warns that forking a multi-threaded process may deadlock the
-        # child; forking servers do exactly that, and it is what this test is about.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # child: never return into pytest
-        status = 1
-        try:
-            status = child_main(conf, index, parent_transport)
-        finally:
-            os._exit(status)
-    return pid
-
-
-def wait_all(pids: list[int], timeout: float) -> dict[int, int | None]:
-    """Exit status per child; None for one still running at the deadline (then killed)."""
-    statuses: dict[int, int | None] = {}
-    deadline = time.monotonic() + timeout
-    while len(statuses) < len(pids) and time.monotonic() < deadline:
-        for pid in pids:
-            if pid in statuses:
-                continue
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                statuses[pid] = os.waitstatus_to_exitcode(status)
-        time.sleep(0.05)
-    for pid in pids:
-        if pid not in statuses:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            statuses[pid] = None
-    return statuses
+    return fork(lambda: child_main(conf, index, parent_transport))
 
 
 def read_all(queues, queue: str, expected: int, timeout: float) -> list[dict]:

@@ -9,18 +9,16 @@ message must carry oslo's envelope keys and match the documented sample exactly
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from oslo_context import context as oslo_context
 
-from faultwrap import drivers, notifier
-from tests.functional.conftest import unwrap
-from tests.legacy_support import ENVELOPE_KEYS, SCENARIOS, legacy_test_env, load_sample, mismatch
+from faultwrap import notifier
+from tests.support.broker import unwrap
+from tests.support.compare import UUID_RE, mismatch
+from tests.support.context import current_context
+from tests.support.legacy import ENVELOPE_KEYS, SCENARIOS, legacy_test_env, load_sample
 
 pytestmark = pytest.mark.broker
 
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 MESSAGE_KEYS = {"message_id", "publisher_id", "event_type", "priority", "payload", "timestamp"}
 
 
@@ -50,12 +48,8 @@ def test_legacy_family_reaches_the_broker_with_the_exact_envelope(
     broker_conf, topic, queues, sample, priority
 ):
     # The scenarios pass no context: the thread's current one goes into the envelope.
-    oslo_context.RequestContext(request_id="req-legacy")
-    try:
-        with legacy_test_env():
-            SCENARIOS[sample](broker_conf)
-    finally:
-        drivers.clear_current_context()
+    with current_context(request_id="req-legacy"), legacy_test_env():
+        SCENARIOS[sample](broker_conf)
     assert notifier.flush(10.0, conf=broker_conf)
     message = read_one(queues, f"{topic}.{priority}")
     assert message["_context_request_id"] == "req-legacy"

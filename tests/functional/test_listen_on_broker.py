@@ -13,19 +13,23 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import amqp
 import pytest
 from oslo_context import context as oslo_context
 
 from faultwrap import notifier
-from tests.functional.brokerproxy import BrokerProxy
-from tests.functional.conftest import BROKER_HOST, BROKER_PORT, PRIORITIES
+from tests.support.broker import (
+    BROKER_HOST,
+    BROKER_PORT,
+    PRIORITIES,
+    faultwrap_command,
+    queue_exists,
+)
+from tests.support.broker import connect as broker_connect
 
 pytestmark = pytest.mark.broker
 
@@ -33,14 +37,6 @@ WAIT = 30.0
 #: How much later than --timeout a listen may end: clean-up and interpreter exit, on a
 #: busy 2-core machine. Far below the unbounded retrying it replaces.
 MARGIN = 8.0
-
-
-def faultwrap_command() -> list[str]:
-    """The installed console script, else the same entry point through this Python."""
-    script = Path(sys.executable).with_name("faultwrap")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "import sys; from faultwrap.cli import main; sys.exit(main())"]
 
 
 class Listen:
@@ -119,8 +115,7 @@ def listens():
 @pytest.fixture
 def channel(broker):
     """A raw AMQP channel; its connection is closed at teardown."""
-    conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest", password="guest")
-    conn.connect()
+    conn = broker_connect()
     try:
         yield conn.channel()
     finally:
@@ -145,21 +140,6 @@ def publish(channel, topic: str, priority: str, event_type: str, payload: dict) 
         exchange="openstack",
         routing_key=f"{topic}.{priority}",
     )
-
-
-def queue_exists(name: str) -> bool:
-    """Passive declare on a connection of its own (a 404 closes the channel)."""
-    conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest", password="guest")
-    conn.connect()
-    try:
-        conn.channel().queue_declare(name, passive=True)
-        return True
-    except amqp.exceptions.NotFound:
-        return False
-    except amqp.exceptions.ResourceLocked:  # exclusive to the listener: it exists
-        return True
-    finally:
-        conn.close()
 
 
 def wait_gone(name: str, timeout: float = 10.0) -> bool:
@@ -215,7 +195,7 @@ def test_copy_gets_every_message_and_the_real_consumer_still_does(
     # ... and the real consumer's queues have all three as well.
     errors = queues.get(f"{topic}.error", count=1)
     infos = queues.get(f"{topic}.info", count=2)
-    from tests.functional.conftest import unwrap
+    from tests.support.broker import unwrap
 
     assert [unwrap(b)["event_type"] for b in errors] == ["api.fault"]
     assert sorted(unwrap(b)["event_type"] for b in infos) == ["thing.one", "thing.two"]
@@ -338,15 +318,6 @@ def test_copy_and_shared_print_the_same_lines(broker, broker_conf, topic, queues
 # -- failures: bounded, one line, their own code ------------------------------------
 
 
-@pytest.fixture
-def proxy():
-    p = BrokerProxy()
-    try:
-        yield p
-    finally:
-        p.close()
-
-
 def assert_one_line_failure(listen: Listen, code: int, expected: int, secret: str = "") -> None:
     assert code == expected, listen.err
     assert len(listen.err) == 1, listen.err
@@ -418,8 +389,7 @@ def test_broker_hanging_after_connect_still_ends_at_the_timeout(
 
 
 def _delete_queue(name: str) -> None:
-    conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest", password="guest")
-    conn.connect()
+    conn = broker_connect()
     try:
         conn.channel().queue_delete(name)
     finally:
@@ -452,8 +422,7 @@ def test_a_missing_exchange_is_declared_as_oslo_messaging_declares_it(broker, to
     services' own declaration later matches; the test deletes it afterwards.
     """
     exchange = f"{topic}_exchange"
-    conn = amqp.Connection(f"{BROKER_HOST}:{BROKER_PORT}", userid="guest", password="guest")
-    conn.connect()
+    conn = broker_connect()
     try:
         listen = listens(
             broker, "--exchange", exchange, "--topic", topic, "--count", "1", "--timeout", str(WAIT)

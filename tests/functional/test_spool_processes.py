@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 import select
 import signal
 import subprocess
 import sys
 import threading
 import time
-import warnings
 
 import pytest
 
 from faultwrap import spool as spool_mod
 from faultwrap.spool import Spool, SpoolEntry
+from tests.support.forking import fork, wait_all
 from tests.support.servers import REPO_ROOT
 
 WAIT = 90.0  # generous: six Python processes on two busy cores
@@ -181,29 +180,11 @@ def test_an_expired_lease_comes_back_while_its_owner_still_lives(workers, path):
     spool.close()
 
 
-def fork(child) -> int:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
-        pid = os.fork()
-    if pid == 0:  # never return into pytest
-        status = 1
-        try:
-            status = child()
-        finally:
-            os._exit(status)
-    return pid
-
-
 def wait_child(pid: int, timeout: float = WAIT) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.02)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    raise AssertionError(f"child {pid} still running after {timeout} s")
+    status = wait_all([pid], timeout)[pid]
+    if status is None:
+        raise AssertionError(f"child {pid} still running after {timeout} s")
+    return status
 
 
 def test_a_spool_made_or_used_before_fork_works_in_the_child_and_the_parent(path):

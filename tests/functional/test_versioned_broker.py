@@ -12,14 +12,9 @@ import pytest
 from faultwrap import notifier
 from faultwrap.emitters import baremetal, service
 from faultwrap.objects import base
-from tests.functional.conftest import unwrap
-from tests.unit.test_objects_samples import (
-    FAULT,
-    NODE,
-    SERVICE,
-    assert_json_equal,
-    send_sample_fault,
-)
+from tests.support.broker import unwrap
+from tests.support.compare import assert_json_equal
+from tests.support.samples import FAULT, NODE, SERVICE, send_sample_fault
 
 pytestmark = pytest.mark.broker
 

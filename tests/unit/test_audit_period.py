@@ -13,7 +13,8 @@ from faultwrap.emitters.audit_period import (
     last_completed_audit_period,
     parse_audit_period,
 )
-from tests.legacy_support import FROZEN_NOW, conf_from_file, legacy_test_env
+from tests.support.conf import conf_from_file
+from tests.support.legacy import FROZEN_NOW, legacy_test_env
 
 D = datetime.datetime
 

@@ -17,8 +17,7 @@ import oslo_messaging
 import pytest
 
 from faultwrap import batch_publisher as bp
-from faultwrap import copyqueue
-from tests.conftest import make_conf
+from tests.support.conf import make_conf, rabbit_conf
 
 FIXED = uuid.UUID("0123456789abcdef0123456789abcdef")
 CTXT = {"user": "u1", "project_id": "p1", "request_id": "req-1", "roles": ["reader"]}
@@ -98,16 +97,8 @@ def test_unknown_version_is_a_clear_error():
 # -- options ------------------------------------------------------------------------------
 
 
-def _conf(url: str = "rabbit://guest:guest@127.0.0.1:5672/", **rabbit):
-    conf = make_conf(oslo_messaging_notifications={"transport_url": url})
-    copyqueue.register_opts(conf)
-    for name, value in rabbit.items():
-        conf.set_override(name, value, group="oslo_messaging_rabbit")
-    return conf
-
-
 def test_defaults_map_to_oslo_messaging_defaults():
-    settings = bp.settings_from_conf(_conf())
+    settings = bp.settings_from_conf(rabbit_conf())
     broker = settings.broker
     assert broker.hosts == (("127.0.0.1", 5672),)
     assert (broker.userid, broker.password, broker.virtual_host) == ("guest", "guest", "/")
@@ -122,7 +113,7 @@ def test_defaults_map_to_oslo_messaging_defaults():
 
 def test_tls_options_map_to_py_amqp_ssl_arguments():
     settings = bp.settings_from_conf(
-        _conf(
+        rabbit_conf(
             "rabbit://u:p@rabbit.example.org:5671/nova",
             ssl=True,
             ssl_ca_file="/etc/ca.pem",
@@ -143,16 +134,16 @@ def test_tls_options_map_to_py_amqp_ssl_arguments():
 
 
 def test_ssl_without_files_is_plain_tls_and_the_url_query_turns_it_on():
-    assert bp.settings_from_conf(_conf(ssl=True)).broker.ssl is True
-    assert bp.settings_from_conf(_conf("rabbit://guest:guest@127.0.0.1:5671/?ssl=1")).broker.ssl is True
-    assert bp.settings_from_conf(_conf(ssl=True, ssl_version="sslv23")).broker.ssl == {
+    assert bp.settings_from_conf(rabbit_conf(ssl=True)).broker.ssl is True
+    assert bp.settings_from_conf(rabbit_conf("rabbit://guest:guest@127.0.0.1:5671/?ssl=1")).broker.ssl is True
+    assert bp.settings_from_conf(rabbit_conf(ssl=True, ssl_version="sslv23")).broker.ssl == {
         "ssl_version": ssl.PROTOCOL_SSLv23
     }
 
 
 def test_quorum_queues_make_the_queue_quorum_and_everything_durable():
     settings = bp.settings_from_conf(
-        _conf(rabbit_quorum_queue=True, rabbit_quorum_delivery_limit=5, rabbit_quorum_max_memory_bytes=1024)
+        rabbit_conf(rabbit_quorum_queue=True, rabbit_quorum_delivery_limit=5, rabbit_quorum_max_memory_bytes=1024)
     )
     assert settings.queue_arguments == {
         "x-queue-type": "quorum",
@@ -164,7 +155,7 @@ def test_quorum_queues_make_the_queue_quorum_and_everything_durable():
 
 def test_durability_auto_delete_ha_heartbeat_login_and_failover_strategy():
     settings = bp.settings_from_conf(
-        _conf(
+        rabbit_conf(
             amqp_durable_queues=True,
             amqp_auto_delete=True,
             rabbit_ha_queues=True,
@@ -183,12 +174,12 @@ def test_durability_auto_delete_ha_heartbeat_login_and_failover_strategy():
 
 def test_several_hosts_in_the_url_are_all_kept_in_order():
     url = "rabbit://u:p@h1:5672,u:p@h2:5673,u:p@[::1]:5674/"
-    assert bp.settings_from_conf(_conf(url)).broker.hosts == (("h1", 5672), ("h2", 5673), ("::1", 5674))
+    assert bp.settings_from_conf(rabbit_conf(url)).broker.hosts == (("h1", 5672), ("h2", 5673), ("::1", 5674))
 
 
 def test_supported_configuration_has_no_unsupported_options():
-    assert bp.unsupported_options(_conf()) == []
-    assert bp.unsupported_options(_conf(ssl=True, rabbit_quorum_queue=True, heartbeat_timeout_threshold=0)) == []
+    assert bp.unsupported_options(rabbit_conf()) == []
+    assert bp.unsupported_options(rabbit_conf(ssl=True, rabbit_quorum_queue=True, heartbeat_timeout_threshold=0)) == []
 
 
 @pytest.mark.parametrize(
@@ -202,7 +193,7 @@ def test_supported_configuration_has_no_unsupported_options():
     ],
 )
 def test_unsupported_options_are_listed_and_refused(url, rabbit, expected):
-    conf = _conf(url, **rabbit)
+    conf = rabbit_conf(url, **rabbit)
     found = bp.unsupported_options(conf)
     assert len(found) == 1 and found[0].startswith(expected)
     with pytest.raises(ValueError, match="not supported by the batched publisher"):
@@ -210,7 +201,7 @@ def test_unsupported_options_are_listed_and_refused(url, rabbit, expected):
 
 
 def test_unsupported_option_from_the_url_query_counts_too():
-    assert bp.unsupported_options(_conf("rabbit://guest:guest@h:5672/?kombu_compression=bz2"))[0].startswith(
+    assert bp.unsupported_options(rabbit_conf("rabbit://guest:guest@h:5672/?kombu_compression=bz2"))[0].startswith(
         "kombu_compression"
     )
 
@@ -234,7 +225,7 @@ def test_shuffle_tries_every_host_in_a_random_order():
 
 
 def test_several_hosts_are_shuffled_once_like_oslo_messaging():
-    settings = bp.settings_from_conf(_conf("rabbit://u:p@h1:1,u:p@h2:2,u:p@h3:3/"))
+    settings = bp.settings_from_conf(rabbit_conf("rabbit://u:p@h1:1,u:p@h2:2,u:p@h3:3/"))
     firsts = {bp.BatchPublisher(settings, rng=random.Random(seed))._hosts[0] for seed in range(20)}
     assert len(firsts) > 1
 
@@ -243,7 +234,7 @@ def test_several_hosts_are_shuffled_once_like_oslo_messaging():
 
 
 def test_another_thread_is_refused():
-    publisher = bp.BatchPublisher(bp.settings_from_conf(_conf()))
+    publisher = bp.BatchPublisher(bp.settings_from_conf(rabbit_conf()))
     assert publisher.publish([]).confirmed == ()
     errors = []
 

@@ -8,16 +8,13 @@ import socket
 import pytest
 
 from faultwrap import check, cli
-from tests.config_support import ConfFiles
 
 OFFLINE = "[oslo_messaging_notifications]\ndriver = test\ntransport_url = fake:/\n"
 
 
 @pytest.fixture
-def write(tmp_path):
-    files = ConfFiles(tmp_path)
-    yield files.write
-    files.cleanup()
+def write(conf_files):
+    return conf_files.write
 
 
 def run(*config_files: str, paste: str | None = None) -> tuple[int, dict[str, str]]:

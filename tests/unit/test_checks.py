@@ -13,16 +13,13 @@ from paste.deploy import loadapp
 
 from faultwrap import checks, notifier
 from faultwrap.middleware import FaultWrapper
-from tests.config_support import ConfFiles
 
 ON = "[notifications]\nnotify_api_faults = true\n"
 
 
 @pytest.fixture
-def conf_file(tmp_path):
-    files = ConfFiles(tmp_path)
-    yield files.write
-    files.cleanup()
+def conf_file(conf_files):
+    return conf_files.write
 
 
 def load(path: str) -> cfg.ConfigOpts:

@@ -12,8 +12,8 @@ from paste.deploy import loadapp
 from faultwrap import conf as fw_conf
 from faultwrap import drivers, notifier, paste
 from faultwrap.middleware import FaultWrapper
-from tests.config_support import every_emitter
-from tests.conftest import make_conf
+from tests.support.conf import make_conf
+from tests.support.emitters import every_emitter
 
 
 def nova_notification_opts() -> list[cfg.Opt]:

@@ -15,7 +15,7 @@ from oslo_config import cfg
 
 from faultwrap import conf as fw_conf
 from faultwrap import notifier
-from tests.config_support import every_emitter
+from tests.support.emitters import every_emitter
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATOR_CONF = ROOT / "etc" / "faultwrap" / "faultwrap-config-generator.conf"

@@ -14,7 +14,7 @@ import oslo_messaging
 import pytest
 
 from faultwrap import copyqueue
-from tests.conftest import make_conf
+from tests.support.conf import make_conf
 
 
 def broker_for(url: str | None = None, **groups) -> copyqueue.Broker:

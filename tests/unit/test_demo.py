@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
@@ -20,13 +19,10 @@ from oslo_config import cfg
 
 from faultwrap import demo, notifier, paste
 from faultwrap.faults import MaskedFault
+from tests.support.demo import UNSAFE_FINGERPRINT
+from tests.support.exceptions import GENERIC_500
 
 REPO = Path(__file__).resolve().parents[2]
-GENERIC_500 = "The server has either erred or is incapable of performing the requested operation."
-# The documented recipe (class, then "file:function" of each frame below FaultWrapper):
-# the same on every host and in every process, so README can show it.
-UNSAFE_FINGERPRINT = hashlib.sha1(b"RuntimeError\ndemo.py:__call__",
-                                  usedforsecurity=False).hexdigest()
 
 
 def test_both_paste_ini_copies_are_identical():

@@ -11,10 +11,10 @@ import logging
 
 import pytest
 from oslo_config import cfg
-from oslo_messaging.notify import _impl_log, messaging
+from oslo_messaging.notify import _impl_log, _impl_test, messaging
 
-from faultwrap import drivers
-from tests.conftest import make_conf
+from faultwrap import drivers, settings
+from tests.support.conf import make_conf
 
 
 def by_class(loaded: list) -> dict:
@@ -73,6 +73,42 @@ def test_send_calls_the_messaging_transport_once_per_topic_with_the_priority(tra
     assert sent == [("t1.error", "api.fault", 2.0, 3), ("t2.error", "api.fault", 2.0, 3)]
 
 
+def test_send_publishes_on_the_routes_exchange_and_topics(transport):
+    v2 = by_class(drivers.load_drivers(transport, 0, ["t1", "t2"]))["MessagingV2Driver"]
+    sent = []
+
+    def record(target, ctxt, message, version, retry):
+        sent.append((target.exchange, target.topic))
+
+    v2.transport._send_notification = record
+    drivers.send(v2, {}, {"event_type": "image.create"}, "INFO", 0,
+                 settings.Route("glance", ("n1", "n2"), "image"))
+    drivers.send(v2, {}, {"event_type": "api.fault"}, "ERROR", 0, settings.Route(None, ("n1",)))
+    drivers.send(v2, {}, {"event_type": "x"}, "INFO", 0)  # no route: the driver's topics
+    assert sent == [("glance", "n1.info"), ("glance", "n2.info"), (None, "n1.error"),
+                    (None, "t1.info"), (None, "t2.info")]
+
+
+def test_the_test_driver_is_recognised_and_its_routes_recorded():
+    conf = make_conf(oslo_messaging_notifications={"driver": ["test"], "transport_url": "fake:/"})
+    made = drivers.make_transport(conf)
+    try:
+        (test_driver,) = drivers.load_drivers(made, 0, ["t1"])
+        assert isinstance(test_driver, _impl_test.TestDriver)  # the private class send checks
+        _impl_test.reset()
+        drivers.TEST_ROUTES.clear()
+        drivers.send(test_driver, {}, {"event_type": "image.create"}, "INFO", 0,
+                     settings.Route("glance", ("n1",), "image"))
+        drivers.send(test_driver, {}, {"event_type": "x"}, "INFO", 0)
+        assert drivers.TEST_ROUTES == [("image.create", "glance", ("n1",)), ("x", None, ("t1",))]
+        assert [m["event_type"] for _c, m, _p, _r in _impl_test.NOTIFICATIONS] == [
+            "image.create", "x"]
+    finally:
+        _impl_test.reset()
+        drivers.TEST_ROUTES.clear()
+        made.cleanup()
+
+
 def test_send_raises_what_the_transport_raises_and_logs_no_payload(transport, caplog):
     v2 = by_class(drivers.load_drivers(transport, 0, ["t1"]))["MessagingV2Driver"]
 
@@ -121,3 +157,25 @@ def test_keep_current_context_restores_a_context_and_none():
         drivers.clear_current_context()
     assert oslo_context.get_current() is None
 
+
+# -- oslo.utils' secret key names ---------------------------------------------------------
+
+
+def test_oslo_secret_keys_are_oslo_utils_list_lower_cased():
+    from oslo_utils import strutils
+
+    keys = drivers.oslo_secret_keys()
+    assert {"password", "auth_token", "configdrive"} <= keys
+    assert keys == {k.lower() for k in strutils._SANITIZE_KEYS}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, set()), (42, set()), (("Password", 7, None), {"password"})]
+)
+def test_oslo_secret_keys_read_defensively(monkeypatch, value, expected):
+    from oslo_utils import strutils
+
+    monkeypatch.setattr(strutils, "_SANITIZE_KEYS", value)
+    assert drivers.oslo_secret_keys() == expected
+    monkeypatch.delattr(strutils, "_SANITIZE_KEYS")
+    assert drivers.oslo_secret_keys() == frozenset()

@@ -9,11 +9,12 @@ import pytest
 from oslo_context import context as oslo_context
 from oslo_utils import timeutils
 
-from faultwrap import drivers, failures
+from faultwrap import failures
 from faultwrap import notifier as fw_notifier
 from faultwrap.emitters import image as emitters
 from faultwrap.emitters import legacy
-from tests.legacy_support import (
+from tests.support.context import current_context
+from tests.support.legacy import (
     FROZEN_NOW,
     IMAGE_UUID,
     PROJECT_ID,
@@ -280,12 +281,8 @@ def test_image_send_receiver_from_any_context(conf, notifications, context, tena
 
 
 def test_image_send_receiver_from_current_context(conf, notifications):
-    # The constructor stores it as the thread's current context.
-    oslo_context.RequestContext(project_id="cur-p", user_id="cur-u")
-    try:
+    with current_context(project_id="cur-p", user_id="cur-u"):
         emitters.notify_image_send(None, make_image(), 1, conf=conf)
-    finally:
-        drivers.clear_current_context()
     payload = only(notifications)["payload"]
     assert (payload["receiver_tenant_id"], payload["receiver_user_id"]) == ("cur-p", "cur-u")
 

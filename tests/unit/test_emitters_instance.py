@@ -20,7 +20,8 @@ from faultwrap.emitters.instance_info import (
     image_ref_url,
     info_from_instance,
 )
-from tests.legacy_support import (
+from tests.support.exceptions import InstanceNotFound, ServiceError
+from tests.support.legacy import (
     FROZEN_NOW,
     INSTANCE_UUID,
     PROJECT_ID,
@@ -430,10 +431,6 @@ class ExplodingInstance:
         raise RuntimeError("lazy load failed")
 
 
-class InstanceNotFound(Exception):
-    pass
-
-
 def test_bad_inputs_never_raise(vm_and_task, notifications):
     for old, new in [(None, None), ({}, {}), (ExplodingInstance(), ExplodingInstance()),
                      ("str", 42), (make_instance(), None)]:
@@ -545,17 +542,6 @@ def test_usage_disabled_group(conf, compute_notifier, notifications):
 
 
 # -- faults ----------------------------------------------------------------------------
-
-
-class ServiceError(Exception):
-    """A service exception in Nova's style: format_message() and kwargs['code']."""
-
-    def __init__(self, message, **kwargs):
-        super().__init__(message)
-        self.kwargs = kwargs
-
-    def format_message(self):
-        return self.args[0]
 
 
 class SafeError(Exception):

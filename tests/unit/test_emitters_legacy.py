@@ -10,18 +10,9 @@ from oslo_config import cfg
 from faultwrap import failures
 from faultwrap import notifier as fw_notifier
 from faultwrap.emitters import image, instance, legacy
-from tests.legacy_support import (
-    conf_from_file,
-    legacy_test_env,
-    make_image,
-    make_instance,
-    make_task,
-)
-
-
-class InstanceNotFound(Exception):
-    pass
-
+from tests.support.conf import conf_from_file
+from tests.support.exceptions import InstanceNotFound
+from tests.support.legacy import legacy_test_env, make_image, make_instance, make_task
 
 # -- whitelist -------------------------------------------------------------------------
 

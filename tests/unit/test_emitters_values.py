@@ -19,7 +19,7 @@ from faultwrap.emitters.values import (
     oslo_timestamp,
     timestamp,
 )
-from tests.legacy_support import Obj
+from tests.support.legacy import Obj
 
 
 class Exploding:

@@ -19,8 +19,11 @@ from faultwrap.middleware import FaultWrapper
 from faultwrap.objects import api_fault, base
 from faultwrap.objects import compute_node as compute_node_objects
 from faultwrap.objects import service as service_objects
-from tests.unit.test_objects_base import Spy, versioned_conf
-from tests.unit.test_objects_samples import COMPUTE_NODE, FAULT, NODE, SCHEMAS_DIR, SERVICE
+from tests.support.conf import versioned_conf
+from tests.support.exceptions import CodeRaises, NoModule, StrNotStr, StrRaises
+from tests.support.samples import COMPUTE_NODE, FAULT, NODE, SCHEMAS_DIR, SERVICE
+from tests.support.samples import payload_data as data
+from tests.support.sources import Spy
 
 
 def _conf(**notifications):
@@ -28,21 +31,16 @@ def _conf(**notifications):
 
 
 @pytest.fixture
-def vconf():
-    conf = _conf()
-    yield conf
-    notifier.reset(conf)
+def vconf(vconf):
+    """The conftest's versioned config, with api.fault notifications on."""
+    vconf.set_override("notify_api_faults", True, group="notifications")
+    return vconf
 
 
 @pytest.fixture
 def strict():
     with base.strict():
         yield
-
-
-def data(message):
-    (key,) = [k for k in message["payload"] if k.endswith("_object.data")]
-    return message["payload"][key]
 
 
 def shape(payload_cls):
@@ -522,32 +520,6 @@ def test_disabled_emitters_read_nothing(notifications, strict, overrides):
 
 
 # -- versioned api.fault from FaultWrapper, whatever the exception --------------------------
-
-
-class StrRaises(Exception):
-    code = 409
-    safe = True
-
-    def __str__(self):
-        raise RuntimeError("no str")
-
-
-class StrNotStr(Exception):
-    def __str__(self):
-        return 42  # noqa: PLE0307 - the broken object under test
-
-
-class CodeRaises(Exception):
-    @property
-    def code(self):
-        raise RuntimeError("no code")
-
-
-class NoModule(Exception):
-    pass
-
-
-NoModule.__module__ = None
 
 
 @pytest.mark.parametrize(

@@ -27,12 +27,6 @@ GENERIC_500 = faults.generic_message(500)
 SECRET_TEXT = "db at mysql://nova:hunter2@db/nova: password=hunter2 refused"
 
 
-@pytest.fixture
-def fault_conf(conf):
-    conf.set_override("notify_api_faults", True, group="notifications")
-    return conf
-
-
 def api_faults(notifications) -> list[dict]:
     return [m["payload"] for m in notifications.of_type("api.fault")]
 

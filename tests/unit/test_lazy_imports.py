@@ -9,17 +9,14 @@ this test process has long imported everything.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.python import ROOT, run_python
+
 PASTE_INI = ROOT / "etc" / "faultwrap" / "api-paste.ini"
 HEAVY = ("oslo_messaging", "eventlet", "oslo_service")
-TIMEOUT = 60
 
 #: Load a paste pipeline, serve faults through it, print what happened as JSON.
 #: faultwrap's own log lines go to stdout, so stderr holds only what nobody asked for.
@@ -51,14 +48,6 @@ delivery_sync = true
 FILTER_SECTION = (
     "[filter:faultwrap]\npaste.filter_factory = faultwrap.middleware:FaultWrapper.factory\n"
 )
-
-
-def run_python(code: str, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
-    return subprocess.run(
-        [sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True,
-        text=True, timeout=TIMEOUT, check=False,
-    )
 
 
 def serve(paste_ini: Path) -> tuple[dict, str]:

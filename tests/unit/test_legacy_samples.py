@@ -2,7 +2,7 @@
 
 Each sample is an envelope (``event_type``, ``priority``, ``publisher_id``,
 ``payload``) as consumers receive it, minus ``message_id`` and ``timestamp``. The
-comparison (``tests.legacy_support.mismatch``) is strict on keys at every depth and on
+comparison (``tests.support.compare.mismatch``) is strict on keys at every depth and on
 every value, except that a sample string shaped like a UUID is a placeholder: it
 matches any UUID, so generated ids need not be fixed. Times are exact (the clock is
 frozen). Lists compare without regard to order.
@@ -18,14 +18,13 @@ import pytest
 from oslo_utils import timeutils
 
 from faultwrap.emitters import legacy
-from tests.legacy_support import (
+from tests.support.compare import UUID_RE, mismatch
+from tests.support.legacy import (
     ENVELOPE_KEYS,
     SAMPLES,
     SCENARIOS,
-    UUID_RE,
     legacy_test_env,
     load_sample,
-    mismatch,
 )
 
 

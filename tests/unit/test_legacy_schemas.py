@@ -20,7 +20,7 @@ from faultwrap.emitters import image as image_emitters
 from faultwrap.emitters import instance as instance_emitters
 from faultwrap.emitters import legacy, legacy_schemas
 from faultwrap.emitters.legacy_schemas import DOCS_DIR, SCHEMAS
-from tests.legacy_support import (
+from tests.support.legacy import (
     HOST,
     SAMPLES,
     SCENARIOS,

@@ -11,7 +11,7 @@ import pytest
 from oslo_context import context as oslo_context
 
 from faultwrap import listen
-from tests.conftest import make_conf
+from tests.support.conf import make_conf
 
 WAIT = 10.0
 

@@ -20,13 +20,20 @@ from oslo_context import context as oslo_context
 from faultwrap import middleware
 from faultwrap.faults import MaskedFault
 from faultwrap.middleware import FaultWrapper
+from tests.support.exceptions import (
+    GENERIC_500,
+    CodeRaises,
+    FormatRaises,
+    SafeRaises,
+    StrNotStr,
+    StrRaises,
+)
 from tests.support.wsgi import run_server
 
 API_FAULT_KEYS = {
     "url", "exception", "status", "method", "request_id", "global_request_id",
     "exception_class", "fingerprint", "user_id", "project_id", "trace_id", "span_id",
 }
-GENERIC_500 = "The server has either erred or is incapable of performing the requested operation."
 
 
 class Unsafe(Exception):
@@ -93,12 +100,6 @@ def streaming(iterable, status="200 OK"):
         return iterable
 
     return app
-
-
-@pytest.fixture
-def fault_conf(conf):
-    conf.set_override("notify_api_faults", True, group="notifications")
-    return conf
 
 
 def make(app, conf, **options):
@@ -748,44 +749,6 @@ def test_versioned_only_sends_no_legacy(fault_conf, notifications):
 
 
 # -- hostile exception objects -------------------------------------------------------------
-
-
-class StrRaises(Exception):
-    code = 409
-    safe = True
-
-    def __str__(self):
-        raise RuntimeError("no str")
-
-
-class StrNotStr(Exception):
-    safe = True
-
-    def __str__(self):
-        return 42  # noqa: PLE0307 - the broken object under test
-
-
-class CodeRaises(Exception):
-    @property
-    def code(self):
-        raise RuntimeError("no code")
-
-
-class FormatRaises(Exception):
-    safe = True
-    code = 400
-
-    def format_message(self):
-        raise RuntimeError("no format")
-
-
-class BoolRaises:
-    def __bool__(self):
-        raise RuntimeError("no bool")
-
-
-class SafeRaises(Exception):
-    safe = BoolRaises()
 
 
 @pytest.mark.parametrize(

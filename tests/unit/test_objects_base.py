@@ -13,7 +13,8 @@ from oslo_versionedobjects import fields as ovo_fields
 from faultwrap import failures, levels, notifier
 from faultwrap.emitters import families
 from faultwrap.objects import base, fields, sending
-from tests.conftest import make_conf
+from tests.support.conf import merge_groups, unit_conf, versioned_conf
+from tests.support.sources import Spy
 
 
 @base.FaultwrapObjectRegistry.register
@@ -56,41 +57,6 @@ class EmptySchemaNotification(base.NotificationBase):
 GADGET_ID = "2b1f0d1e-5a4b-4c3d-9e8f-7a6b5c4d3e2f"
 GADGET = {"id": GADGET_ID, "name": "g1", "size": 3}
 OWNER = {"user_id": "alice"}
-
-
-class Spy:
-    """A source that records every attribute read."""
-
-    def __init__(self, **values):
-        object.__setattr__(self, "_values", values)
-        object.__setattr__(self, "reads", [])
-
-    def __getattr__(self, name):
-        self.reads.append(name)
-        try:
-            return self._values[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-def versioned_conf(**notifications):
-    """Unit-test config with versioned output on (and any [notifications] overrides)."""
-    return make_conf(
-        oslo_messaging_notifications={"driver": ["test"], "transport_url": "fake:/"},
-        notifications={
-            "delivery_sync": True,
-            "host": "testhost",
-            "notification_format": "versioned",
-            **notifications,
-        },
-    )
-
-
-@pytest.fixture
-def vconf():
-    conf = versioned_conf()
-    yield conf
-    notifier.reset(conf)
 
 
 def wrap(payload=None, priority="info", binary="gadget-api"):
@@ -284,13 +250,8 @@ DISABLED = [
 
 
 def _conf_with(overrides):
-    base_values = {
-        "oslo_messaging_notifications": {"driver": ["test"], "transport_url": "fake:/"},
-        "notifications": {"delivery_sync": True, "notification_format": "versioned"},
-    }
-    for group, values in overrides.items():
-        base_values[group] = {**base_values[group], **values}
-    return make_conf(**base_values)
+    return unit_conf(**merge_groups(
+        {"notifications": {"notification_format": "versioned"}}, overrides))
 
 
 @pytest.mark.parametrize("overrides", DISABLED)

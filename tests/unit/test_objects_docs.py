@@ -14,9 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from faultwrap import notifier
 from faultwrap.objects import base, docgen, schema
-from tests.unit.test_objects_base import versioned_conf
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -131,13 +129,6 @@ def example():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture
-def vconf():
-    conf = versioned_conf()
-    yield conf
-    notifier.reset(conf)
 
 
 def test_documented_example_sends_widget_create(example, vconf, notifications):

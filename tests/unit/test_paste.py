@@ -11,9 +11,10 @@ from oslo_config import cfg
 from paste.deploy import loadapp
 
 from faultwrap import conf as fw_conf
-from faultwrap import demo, paste
+from faultwrap import demo
 from faultwrap.middleware import FaultWrapper
 from faultwrap.paste import OptionError
+from tests.support.conf import forget_private_confs
 
 DEMO_INI = demo.PASTE_INI
 
@@ -26,19 +27,14 @@ def find_wrapper(app):
 
 
 @pytest.fixture
-def conf_file(tmp_path):
-    def write(text: str) -> str:
-        path = tmp_path / f"f{len(list(tmp_path.iterdir()))}.conf"
-        path.write_text(text)
-        return str(path)
-
-    return write
+def conf_file(conf_files):
+    return conf_files.write
 
 
 @pytest.fixture(autouse=True)
 def _forget_private_confs():
     yield
-    paste._PRIVATE_CONFS.clear()
+    forget_private_confs()
 
 
 def test_loadapp_demo_ini_builds_the_pipeline(conf_file):

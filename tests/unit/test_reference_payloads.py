@@ -24,13 +24,8 @@ from oslo_versionedobjects import base as ovo_base
 from oslo_versionedobjects import exception as ovo_exception
 from oslo_versionedobjects import fields as ovo_fields
 
-from tests.unit.test_objects_samples import (
-    NODE,
-    SAMPLES_DIR,
-    SCHEMAS_DIR,
-    SERVICE,
-    emit_sample,
-)
+from tests.support.samples import NODE, SAMPLES_DIR, SCHEMAS_DIR, SERVICE, emit_sample
+from tests.support.samples import object_data as _data
 
 # -- the reference classes, from the published field definitions ----------------------
 
@@ -178,11 +173,6 @@ def load(payload: dict) -> ovo_base.VersionedObject:
     """As a consumer does: ``obj_from_primitive`` on its project's base class."""
     base = IronicObject if "ironic_object.name" in payload else NovaObject
     return base.obj_from_primitive(payload)
-
-
-def _data(payload: dict) -> dict:
-    (key,) = [k for k in payload if k.endswith("_object.data")]
-    return payload[key]
 
 
 @pytest.mark.parametrize("sample", sorted(EMITTED))

@@ -29,12 +29,6 @@ from tests.support.wsgi import run_server
 CASES = secret_app.cases()
 
 
-@pytest.fixture
-def fault_conf(conf):
-    conf.set_override("notify_api_faults", True, group="notifications")
-    return conf
-
-
 def run_corpus(conf) -> list[tuple[str, int, bytes, str]]:
     """Every (place, index) through FaultWrapper in wsgiref: (place, index, raw, errors)."""
     wrapper = FaultWrapper(secret_app.application, conf=conf)

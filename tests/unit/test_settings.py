@@ -12,7 +12,7 @@ from oslo_config import cfg
 from faultwrap import drivers, notifier, settings
 from faultwrap.emitters import service
 from faultwrap.objects import api_fault
-from tests.conftest import make_conf
+from tests.support.conf import make_conf
 
 FAULT = {"url": "http://api/x", "method": "GET", "status": 500}
 

@@ -13,8 +13,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from faultwrap import faults, tracing
 from faultwrap.middleware import FaultWrapper
-from tests.unit.test_lazy_imports import run_python
-from tests.unit.test_objects_base import versioned_conf
+from tests.support.conf import versioned_conf
+from tests.support.python import run_python
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"
@@ -226,7 +226,7 @@ import json, sys
 import webtest
 from oslo_messaging.notify import _impl_test
 from faultwrap.middleware import FaultWrapper
-from tests.unit.test_objects_base import versioned_conf
+from tests.support.conf import versioned_conf
 conf = versioned_conf(notification_format="unversioned", notify_api_faults=True)
 def app(environ, start_response):
     raise ValueError("boom")
@@ -267,7 +267,7 @@ from oslo_messaging.notify import _impl_test
 from oslo_middleware import tracing as om_tracing
 import webtest
 from faultwrap.middleware import FaultWrapper
-from tests.unit.test_objects_base import versioned_conf
+from tests.support.conf import versioned_conf
 
 exporter = InMemorySpanExporter()
 provider = TracerProvider()

@@ -10,19 +10,18 @@ import contextlib
 import datetime
 import json
 import pathlib
-import re
 import types
 from collections.abc import Iterator
 from unittest import mock
 
-from oslo_config import cfg
 from oslo_utils import timeutils
 
 from faultwrap import notifier as fw_notifier
 from faultwrap.emitters import image as image_emitters
 from faultwrap.emitters import instance as instance_emitters
 from faultwrap.emitters import legacy
-from tests.conftest import make_conf
+from tests.support.exceptions import ServiceError
+from tests.support.samples import send_sample_fault
 
 FROZEN_NOW = datetime.datetime(2026, 11, 23, 15, 4, 5, 123456)
 INSTANCE_UUID = "178b0921-8f85-4257-88b6-2e743b5a975c"
@@ -34,15 +33,6 @@ USER_ID = "fake"
 
 class Obj(types.SimpleNamespace):
     """An object with attributes (not a mapping), like an ORM row or a Nova object."""
-
-
-def conf_from_file(directory: pathlib.Path, text: str) -> cfg.ConfigOpts:
-    """A private ConfigOpts loaded from a config file with ``text`` (option parsing tests)."""
-    path = directory / "test.conf"
-    path.write_text(text)
-    conf = make_conf()
-    conf([f"--config-file={path}"], default_config_files=[], default_config_dirs=[])
-    return conf
 
 
 @contextlib.contextmanager
@@ -187,19 +177,9 @@ def make_task(**overrides) -> dict:
 
 # -- legacy samples: how each is emitted, and the comparison ------------------------
 
-SAMPLES = pathlib.Path(__file__).resolve().parents[1] / "docs" / "notification_samples" / "legacy"
+SAMPLES = pathlib.Path(__file__).resolve().parents[2] / "docs" / "notification_samples" / "legacy"
 HOST = "host1"
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 ENVELOPE_KEYS = {"event_type", "priority", "publisher_id", "payload"}
-
-
-class ServiceError(Exception):
-    def __init__(self, message, code=500):
-        super().__init__(message)
-        self.kwargs = {"code": code}
-
-    def format_message(self):
-        return self.args[0]
 
 
 def _compute(conf):
@@ -225,15 +205,15 @@ def _usage(suffix, **kwargs):
 USAGE_CALLS = {
     "create.start": {"extra_usage_info": {"image_name": "cirros"}},
     "create.end": {"network_info": network_info(), "extra_usage_info": {"message": "Success"}},
-    "create.error": {"fault": ServiceError("Flavor's disk is too small for image", 400),
+    "create.error": {"fault": ServiceError("Flavor's disk is too small for image", code=400),
                      "extra_usage_info": {"image_name": "cirros"}},
     "create_ip.end": {"network_info": network_info()},
     "delete_ip.end": {"network_info": network_info()},
-    "reboot.error": {"fault": ServiceError("Cannot reboot instance: it is locked", 409)},
+    "reboot.error": {"fault": ServiceError("Cannot reboot instance: it is locked", code=409)},
     "rebuild.start": {"extra_usage_info": {"image_name": "cirros"}},
     "rebuild.end": {"network_info": network_info(),
                     "extra_usage_info": {"image_name": "cirros"}},
-    "rebuild.error": {"fault": ServiceError("Image is not active", 400)},
+    "rebuild.error": {"fault": ServiceError("Image is not active", code=400)},
     "rescue.start": {"network_info": network_info(),
                      "extra_usage_info": {"rescue_image_name": "cirros-rescue"}},
     "rescue.end": {"network_info": network_info(),
@@ -242,7 +222,7 @@ USAGE_CALLS = {
     "unrescue.end": {"network_info": network_info()},
     "resize.prep.end": {"extra_usage_info": {"new_instance_type": "m1.small",
                                              "new_instance_type_id": 2}},
-    "resize.error": {"fault": ServiceError("No valid host was found.", 500)},
+    "resize.error": {"fault": ServiceError("No valid host was found.", code=500)},
     "volume.attach": {"extra_usage_info": {"volume_id": "e3b8d6b4-3d6a-4c1d-9d0b-5f6b1c2d3e4f"}},
     "volume.detach": {"extra_usage_info": {"volume_id": "e3b8d6b4-3d6a-4c1d-9d0b-5f6b1c2d3e4f"}},
 }
@@ -290,8 +270,6 @@ def _task(event_type, **overrides):
 
 def _api_fault(conf):
     # The versioned api.fault sample's request, through a real FaultWrapper.
-    from tests.unit.test_objects_samples import send_sample_fault
-
     conf.set_override("notify_api_faults", True, group="notifications")
     conf.set_override("host", HOST, group="notifications")
     send_sample_fault(conf)
@@ -325,37 +303,3 @@ SCENARIOS = {
 
 def load_sample(name: str) -> dict:
     return json.loads((SAMPLES / f"{name}.json").read_text())
-
-
-def mismatch(expected, actual, path="$"):
-    """None if ``actual`` matches the sample value ``expected``, else where and why."""
-    if isinstance(expected, dict):
-        if not isinstance(actual, dict):
-            return f"{path}: expected an object, got {actual!r}"
-        if set(expected) != set(actual):
-            return (f"{path}: keys differ: missing {sorted(set(expected) - set(actual))}, "
-                    f"unexpected {sorted(set(actual) - set(expected))}")
-        for key in expected:
-            problem = mismatch(expected[key], actual[key], f"{path}.{key}")
-            if problem:
-                return problem
-        return None
-    if isinstance(expected, list):
-        if not isinstance(actual, list) or len(actual) != len(expected):
-            return f"{path}: expected {len(expected)} items, got {actual!r}"
-        remaining = list(actual)
-        for item in expected:
-            index = next(
-                (i for i, candidate in enumerate(remaining) if mismatch(item, candidate) is None),
-                None,
-            )
-            if index is None:
-                return f"{path}: no item matches {item!r} in {actual!r}"
-            del remaining[index]
-        return None
-    if isinstance(expected, str) and UUID_RE.match(expected):
-        ok = isinstance(actual, str) and UUID_RE.match(actual)
-        return None if ok else f"{path}: {actual!r} is not shaped like {expected!r}"
-    if type(expected) is not type(actual) or expected != actual:
-        return f"{path}: expected {expected!r}, got {actual!r}"
-    return None

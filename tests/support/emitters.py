@@ -1,30 +1,9 @@
-"""Helpers for the configuration tests: config files on disk, and every emitter once."""
+"""Every emitter family once, for the configuration tests (format, driver, switches)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
-
-from faultwrap import notifier, paste
-
-
-class ConfFiles:
-    """Writes config files under ``tmp_path``; ``cleanup()`` forgets the private
-    ConfigOpts (and their notifiers) that FaultWrapper made from them."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.tmp_path = tmp_path
-
-    def write(self, text: str, name: str = "") -> str:
-        path = self.tmp_path / (name or f"f{len(list(self.tmp_path.iterdir()))}.conf")
-        path.write_text(text)
-        return str(path)
-
-    def cleanup(self) -> None:
-        for conf in paste._PRIVATE_CONFS.values():
-            notifier.reset(conf)
-        paste._PRIVATE_CONFS.clear()
 
 
 def every_emitter(conf: Any) -> dict[str, Callable[[], Any]]:
@@ -39,7 +18,7 @@ def every_emitter(conf: Any) -> dict[str, Callable[[], Any]]:
         service,
     )
     from faultwrap.objects import api_fault
-    from tests.unit.test_objects_samples import COMPUTE_NODE, FAULT, NODE, SERVICE
+    from tests.support.samples import COMPUTE_NODE, FAULT, NODE, SERVICE
 
     old = {"uuid": "u1", "vm_state": "active", "task_state": None, "display_name": "vm"}
     return {
