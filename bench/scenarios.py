@@ -93,6 +93,22 @@ SCENARIOS: list[Scenario] = [
                  broker=True)
         for size in (1, 10, 100, 500)
     ),
+    *(
+        Scenario(f"deliver.{kind}_{n}", f"{title}, {n} producer thread{'s' if n > 1 else ''}",
+                 measure=f"deliver_measures:{kind}_{n}", unit="/s", higher_is_better=True,
+                 broker=True)
+        for kind, title in (("oslo_sync", "oslo.messaging Notifier.error loop (sync)"),
+                            ("faultwrap", "faultwrap notifier, sender thread, batched"))
+        for n in (1, 4)
+    ),
+    Scenario("outage.healthy", "p99 of a fault, api.fault on, broker healthy (proxy)",
+             measure="outage_measures:healthy", broker=True),
+    Scenario("outage.hung", "p99 of a fault, api.fault on, broker hung (proxy)",
+             measure="outage_measures:hung", broker=True),
+    Scenario("outage.memory_down", "RSS growth over faults 50,000-100,000, broker down",
+             measure="outage_measures:memory_down", unit="MB", broker=True),
+    Scenario("outage.disk_down", "spool files / (spool_max_bytes + 4 MiB), broker down",
+             measure="outage_measures:disk_down", unit="×", broker=True),
     Scenario("nullhandler.faultwrap", "faultwrap, notifications off, NullHandler",
              "faultwrap_off", "failing_app", null_handler=True),
     Scenario("nullhandler.catcherrors", "oslo.middleware CatchErrors, NullHandler",
@@ -127,6 +143,16 @@ GROUPS = {
         "",
         "publish.oslo_sync",
     ),
+    "deliver": Group(
+        "Delivered/s end to end, counted at the broker after a flush (issue 10.6)",
+        "",
+        "deliver.oslo_sync_1",
+    ),
+    "outage": Group(
+        "A broker outage from the request thread (issue 10.6): p99, memory, disk",
+        "",
+        "outage.healthy",
+    ),
     "nullhandler": Group(
         "Fault path, log records made but not written (NullHandler)",
         "fault.tryexcept",
@@ -157,6 +183,16 @@ TARGETS: list[Target] = [
            "fault.faultwrap_held", "fault.faultwrap", "<=", 25.0),
     Target("10.1", "delivered/s: batch_publisher (100 per batch) / sync Notifier", "ratio",
            "publish.batch_100", "publish.oslo_sync", ">=", 2.0),
+    Target("10.6", "delivered/s, 1 producer: faultwrap / sync Notifier loop", "ratio",
+           "deliver.faultwrap_1", "deliver.oslo_sync_1", ">=", 2.0),
+    Target("10.6", "delivered/s, 4 producers: faultwrap / sync Notifier loop", "ratio",
+           "deliver.faultwrap_4", "deliver.oslo_sync_4", ">=", 2.0),
+    Target("10.6", "hung broker: p99 of a fault, hung - healthy, µs", "difference",
+           "outage.hung", "outage.healthy", "<=", 300.0),
+    Target("10.6", "memory, broker down: RSS growth over the second 50,000 faults, MB",
+           "value", "outage.memory_down", "outage.memory_down", "<=", 5.0),
+    Target("10.6", "disk, broker down, spool on: files / (spool_max_bytes + wal)", "value",
+           "outage.disk_down", "outage.disk_down", "<=", 1.0),
     Target("10.6", "fault, api.fault to RabbitMQ / notifications off", "ratio",
            "fault.faultwrap_rabbit", "fault.faultwrap", "<=", 1.3),
     Target("10.6", "naive sync api.fault / faultwrap api.fault to RabbitMQ", "ratio",

@@ -572,6 +572,13 @@ class BatchPublisher:
             self._declare(*pair)  # before any publish: a recovered channel loses nothing
         channel = self._channel
         props = properties()
+        from faultwrap import drivers  # p3-delivery: one sendall per batch (drivers.corked)
+
+        with drivers.corked(self._conn.transport):
+            self._publish_all(batch, bodies, todo, channel, props)
+
+    def _publish_all(self, batch: Sequence[Notification], bodies: list[bytes], todo: list[int],
+                     channel: Any, props: dict[str, Any]) -> None:
         cloudevents = self.settings.cloudevents
         for i in todo:
             n = batch[i]

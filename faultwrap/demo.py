@@ -133,6 +133,16 @@ def configure(conf: Any, transport_url: str | None, config_file: str | None) -> 
     if transport_url:
         conf.set_override("driver", ["messagingv2"], group="oslo_messaging_notifications")
         conf.set_override("transport_url", transport_url, group="oslo_messaging_notifications")
+        # The spool on, in a scratch directory (a config file's spool_path wins): a
+        # notification sent while the broker restarts waits there and is replayed.
+        conf.set_default("spool_path", scratch_spool_path(), group="notifications")
+
+
+def scratch_spool_path() -> str:
+    """A new private directory for the demo's spool file."""
+    import tempfile
+
+    return str(Path(tempfile.mkdtemp(prefix="faultwrap-demo-")) / "spool.sqlite")
 
 
 def load_app(global_conf: dict | None = None) -> Any:
@@ -164,6 +174,10 @@ def serve(
     base = f"http://{host}:{server.server_port}"
     where = transport_url or "the log driver (stdout)"
     print(f"faultwrap demo on {base}: api.fault notifications go to {where}", file=sys.stderr)
+    spool_path = cfg.CONF.notifications.spool_path
+    if spool_path:
+        print(f"  spool (what the broker cannot take now waits here): {spool_path}",
+              file=sys.stderr)
     for endpoint in DemoApp.endpoints:
         print(f"  curl -i {base}{endpoint}", file=sys.stderr)
     sys.stderr.flush()

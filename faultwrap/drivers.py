@@ -78,6 +78,25 @@ def load_drivers(transport: Any, retry: int, topics: Sequence[str] | None = None
 TEST_ROUTES: list[tuple[str | None, str | None, tuple[str, ...]]] = []
 
 
+def is_messaging(driver: Any) -> bool:
+    """An oslo.messaging ``messaging``/``messagingv2`` driver (the batched path's)."""
+    from oslo_messaging.notify import messaging
+
+    return isinstance(driver, messaging.MessagingDriver)
+
+
+def targets(driver: Any, priority: str, route: Any = None) -> list[tuple[str, str]]:
+    """Where a messaging driver publishes a notification: (exchange, routing key) per
+    topic, as ``send`` and oslo.messaging's rabbit driver do: the route's exchange and
+    topics (``settings.Route``), else ``control_exchange`` and the driver's topics; the
+    routing key and queue are ``<topic>.<priority>``."""
+    exchange = (route.exchange if route is not None else None) or (
+        driver.transport.conf.control_exchange
+    )
+    topics = route.topics if route is not None else driver.topics
+    return [(exchange, f"{topic}.{priority.lower()}") for topic in topics]
+
+
 def send(
     driver: Any, ctxt: Any, message: dict, priority: str, retry: int, route: Any = None
 ) -> None:
@@ -116,6 +135,38 @@ def send(
                 tuple(route.topics if route is not None else driver.topics),
             ))
         driver.notify(ctxt, message, priority, retry)
+
+
+class corked:  # lower case: used like a function, ``with corked(transport)``
+    """Hold py-amqp's socket writes in one buffer and send it with one ``sendall``.
+
+    py-amqp writes every frame of every publish with its own ``sendall``; each one
+    releases the GIL, and a sender thread then waits up to the switch interval (5 ms)
+    to get it back from a busy request thread: one message per switch. A batch
+    written at once releases it once. py-amqp has no public cork: this replaces the
+    transport's private ``_write`` for the duration (frames arrive as views of a
+    reused buffer, so they are copied), and always restores it. What was buffered is
+    sent even when the block raises, so whole frames are never lost half-way; the
+    caller drops the connection on an error anyway.
+    """
+
+    __slots__ = ("buffer", "saved", "transport")
+
+    def __init__(self, transport: Any) -> None:
+        self.transport = transport
+        self.buffer = bytearray()
+
+    def __enter__(self) -> None:
+        self.saved = self.transport.__dict__.get("_write")
+        self.transport._write = self.buffer.extend
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.saved is None:
+            del self.transport._write  # back to the class's method (TLS)
+        else:
+            self.transport._write = self.saved
+        if self.buffer:
+            self.transport.write(bytes(self.buffer))
 
 
 class keep_current_context:  # lower case: used like a function, ``with keep_current_context()``

@@ -1,15 +1,23 @@
-"""One process's sending side: transport, drivers and the Delivery in front of them.
+"""One process's sending side: transport, drivers, the batch publisher, the spool, and
+the Delivery in front of them.
 
 Nothing here may cross a fork: the notifier core makes a new ``ProcessSender`` when
-the process id changes. The transport and drivers are made off the request thread:
-by ``notifier.init`` at start-up, else by the sender thread before its first send
-(in ``delivery_sync`` mode the caller is the sender).
+the process id changes (the spool file is shared, its ``Spool`` handles the fork). The
+transport and drivers are made off the request thread: by ``notifier.init`` at
+start-up, else by the sender thread before its first send (in ``delivery_sync`` mode
+the caller is the sender).
 
-After a failed send the transport is replaced before the next one. oslo.messaging
-with a finite retry does not reconnect a connection that timed out (a hung broker):
-every later send would wait for the same dead socket again. A fresh transport
-connects anew; the old one is cleaned up in a daemon thread, since its cleanup may
-block on that socket.
+The ``messaging``/``messagingv2`` drivers on a ``rabbit://`` transport publish through
+``faultwrap.batch_publisher``: a whole batch per broker round trip, delivered only when
+the broker confirmed it. When ``batch_publisher.unsupported_options`` lists anything
+(or in sync mode, where many threads send) they go through oslo.messaging's own path,
+one notification at a time, as every other driver does (``drivers.send``).
+
+After a failed oslo.messaging send the transport is replaced before the next one.
+oslo.messaging with a finite retry does not reconnect a connection that timed out (a
+hung broker): every later send would wait for the same dead socket again. A fresh
+transport connects anew; the old one is cleaned up in a daemon thread, since its
+cleanup may block on that socket. (The batch publisher replaces its own connection.)
 """
 
 from __future__ import annotations
@@ -18,34 +26,158 @@ import contextlib
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from oslo_config import cfg
+from oslo_serialization import jsonutils
 from oslo_utils import strutils
 
 from faultwrap import delivery as fw_delivery
 from faultwrap import drivers
-from faultwrap.settings import Settings
+from faultwrap import spool as fw_spool
+from faultwrap.settings import Route, Settings
 
 LOG = logging.getLogger("faultwrap.notifier")
+
+#: A spool lease outlives the longest publish: two attempts of connect (10 s), I/O and
+#: confirm wait (10 s) each.
+LEASE_SECONDS = 120.0
 
 
 class NotificationSetupError(Exception):
     """The transport or drivers could not be made; raised in the sender, never to callers."""
 
 
+class SpoolConfigError(ValueError):
+    """``[notifications] spool_path`` names a file that cannot be used (raised by init)."""
+
+
+# -- the spool --------------------------------------------------------------------------
+
+_SPOOLS: dict[tuple[str, int], fw_spool.Spool] = {}
+_SPOOLS_LOCK = threading.Lock()
+
+
+def _new_lock_in_child() -> None:
+    global _SPOOLS_LOCK
+    _SPOOLS_LOCK = threading.Lock()  # a parent thread may have held it at fork time
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
+
+
+def open_spool(path: str, max_bytes: int) -> fw_spool.Spool:
+    """The process's ``Spool`` for ``path`` (opened and checked once; a forked child
+    reuses it: the Spool opens its own connection there). Raises ``SpoolConfigError``."""
+    key = (os.path.abspath(path), max_bytes)
+    with _SPOOLS_LOCK:
+        spool = _SPOOLS.get(key)
+        if spool is None:
+            try:
+                spool = fw_spool.Spool(path, max_bytes)
+            except fw_spool.SpoolError as exc:
+                raise SpoolConfigError(f"[notifications] spool_path: {exc}") from exc
+            _SPOOLS[key] = spool
+    return spool
+
+
+def encode_item(item: Sequence[Any]) -> fw_spool.SpoolEntry:
+    """A queued item as a spool entry: the context as a dict, every field as JSON, the
+    route (``settings.Route``, fifth) as ``[exchange, topics, family]``."""
+    versioned, ctxt, message, priority, *rest = item
+    ctxt_dict = ctxt if isinstance(ctxt, dict) else ctxt.to_dict()
+    route = rest[0] if rest else None
+    fields = [versioned, ctxt_dict, message, priority]
+    if route is not None:
+        fields.append([route.exchange, list(route.topics), route.family])
+    return fw_spool.SpoolEntry(
+        message_id=str(message.get("message_id", "")),
+        topic="versioned" if versioned else "legacy",
+        priority=priority,
+        body=jsonutils.dumps(fields),
+        exchange=route.exchange if route is not None else None,
+    )
+
+
+def decode_item(entry: fw_spool.SpoolEntry) -> tuple:
+    """The item ``encode_item`` stored (the context comes back as a dict)."""
+    fields = jsonutils.loads(entry.body)
+    if not isinstance(fields, list) or len(fields) < 4 or not isinstance(fields[2], dict):
+        raise ValueError(f"spool entry {entry.message_id} is not a faultwrap item")
+    if len(fields) > 4:
+        exchange, topics, family = fields[4]
+        fields[4] = Route(exchange, tuple(topics), family)
+    return tuple(fields)
+
+
+class ItemSpool:
+    """The spool as ``Delivery`` uses it: items in, items out, opened on first use."""
+
+    def __init__(self, path: str, max_bytes: int, lease_seconds: float = LEASE_SECONDS) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.lease_seconds = lease_seconds
+
+    def open(self) -> fw_spool.Spool:
+        return open_spool(self.path, self.max_bytes)
+
+    def put(self, items: Sequence[Any]) -> int:
+        return self.open().put([encode_item(item) for item in items])
+
+    def claim(self, limit: int) -> list[tuple[int, Any]]:
+        spool = self.open()
+        claimed, bad = [], []
+        for entry in spool.claim(limit, self.lease_seconds):
+            try:
+                claimed.append((entry.seq, decode_item(entry)))
+            except (ValueError, TypeError):
+                bad.append(entry.seq)
+        if bad:  # not ours to send (never written by this code): never block the line
+            LOG.error("faultwrap spool %s: %d entries are not notifications faultwrap wrote; "
+                      "removed", self.path, len(bad))
+            spool.ack(bad)
+        return claimed
+
+    def ack(self, seqs: Sequence[int]) -> None:
+        self.open().ack(seqs)
+
+    def release(self, seqs: Sequence[int]) -> None:
+        self.open().release(seqs)
+
+    def totals(self) -> tuple[int, int]:
+        stats = self.open().stats()
+        return stats["entries"], stats["bytes"]
+
+
+# -- the sender ---------------------------------------------------------------------------
+
+
 class ProcessSender:
-    """Transport, legacy and versioned drivers, and the Delivery, for one process."""
+    """Transport, legacy and versioned drivers, batch publisher, spool and Delivery,
+    for one process."""
 
     def __init__(self, conf: cfg.ConfigOpts, settings: Settings) -> None:
         self.pid = os.getpid()
         self.conf = conf
         self.retry = settings.retry
+        self.sync = settings.sync
         self.versioned_topics = list(settings.versioned_topics)
+        self.spool = (
+            ItemSpool(settings.spool_path, settings.spool_max_bytes)
+            if settings.spool_path else None
+        )
         self.delivery = fw_delivery.Delivery(
-            self._send, queue_size=settings.queue_size, sync=settings.sync
+            queue_size=settings.queue_size,
+            sync=settings.sync,
+            send_batch=self.send_batch,
+            spool=self.spool,
+            idle=self.tick,
         )
         self.transport: Any = None
+        self.publisher: Any = None  # a BatchPublisher, or None: oslo.messaging's path
+        self.fallback_reason: str | None = None  # why there is no batch publisher
         self.legacy_drivers: list[Any] = []
         self.versioned_drivers: list[Any] = []
         self.setup_error: str | None = None
@@ -55,13 +187,23 @@ class ProcessSender:
         self._setup_lock = threading.Lock()  # sync mode sends from many threads
 
     def prepare(self) -> None:
-        """Make the transport and drivers now, if not made yet (idempotent)."""
+        """Open the spool and make the transport and drivers now, if not yet (idempotent).
+
+        Raises ``SpoolConfigError`` for an unusable spool file (``notifier.init`` lets it
+        through, naming the option); a transport problem is kept in ``setup_error``.
+        """
         if self._ready:
             return
+        if self.spool is not None:
+            self.spool.open()
         with self._setup_lock:
             if not self._ready:
                 self._setup()
                 self._ready = True
+        if self.spool is not None and not self.sync and self.spool.totals()[0]:
+            # Entries left by a process that died (or by this one before a restart):
+            # replay them now, not only once this process notifies something.
+            self.delivery.start()
 
     def _setup(self) -> None:
         try:
@@ -84,6 +226,51 @@ class ProcessSender:
                 "dropped and counted as delivery_failed",
                 self.setup_error,
             )
+            return
+        self.publisher = self._make_publisher()
+        # oslo.messaging's path sends one at a time anyway: one item per batch keeps
+        # its failure behaviour (one lost per failure, the rest waits out the pause).
+        self.delivery.set_batch_size(fw_delivery.BATCH_SIZE if self.publisher else 1)
+
+    def _make_publisher(self) -> Any:
+        """The batch publisher for the messaging drivers, or None (oslo.messaging's path)."""
+        if not any(drivers.is_messaging(d) for d in self.legacy_drivers + self.versioned_drivers):
+            return None
+        if self.sync:
+            self.fallback_reason = "delivery_sync (callers' threads send)"
+            self._warn_no_cloudevents()
+            return None
+        from faultwrap import batch_publisher
+
+        try:
+            unsupported = batch_publisher.unsupported_options(self.conf)
+            if not unsupported:
+                return batch_publisher.BatchPublisher(
+                    batch_publisher.settings_from_conf(self.conf)
+                )
+        except Exception as exc:  # noqa: BLE001 - oslo.messaging's own path still works
+            unsupported = [strutils.mask_password(f"{type(exc).__name__}: {exc}")]
+        self.fallback_reason = "; ".join(unsupported)
+        if not self.fallback_reason.startswith("transport "):
+            LOG.info("faultwrap sends notifications one at a time through oslo.messaging "
+                     "(the batched publisher does not support: %s)", self.fallback_reason)
+        self._warn_no_cloudevents()
+        return None
+
+    def _warn_no_cloudevents(self) -> None:
+        """issue 12: CloudEvents headers exist only on the batched path; say so once."""
+        if getattr(self, "_cloudevents_warned", False):
+            return  # a transport renewal sets up again: not a new fact
+        try:
+            wanted = self.conf.notifications.cloudevents == "binary"
+        except (cfg.Error, AttributeError):
+            return
+        if wanted:
+            self._cloudevents_warned = True
+            LOG.warning("faultwrap: [notifications] cloudevents = binary, but notifications "
+                        "go through oslo.messaging's own path (%s), which sends no message "
+                        "headers: they are sent without the CloudEvents attributes",
+                        self.fallback_reason)
 
     def _renew(self) -> None:
         with self._setup_lock:
@@ -92,7 +279,9 @@ class ProcessSender:
             old = self.transport
             self._stale = False
             self.renewals += 1
+            publisher = self.publisher
             self._setup()
+            self.publisher = publisher  # it reconnects on its own; keep its owner thread
         if old is not None:
             cleanup = threading.Thread(
                 target=cleanup_quietly, args=(old,), name="faultwrap-cleanup", daemon=True
@@ -100,29 +289,78 @@ class ProcessSender:
             with contextlib.suppress(RuntimeError):  # at interpreter shutdown: leave it
                 cleanup.start()
 
-    def _send(self, item: tuple) -> None:
+    def tick(self) -> None:
+        """The idle sender keeps the batch publisher's connection alive."""
+        if self.publisher is not None:
+            self.publisher.tick()
+
+    def send_batch(self, items: Sequence[Any]) -> fw_delivery.Outcome:
+        """Send ``items``; True for each one every driver delivered (confirmed)."""
         self.prepare()
         if self.setup_error is not None:
             raise NotificationSetupError(self.setup_error)
         if self._stale:
             self._renew()
-        versioned, ctxt, message, priority, route = item
-        failures = []
-        for driver in self.versioned_drivers if versioned else self.legacy_drivers:
-            try:
-                drivers.send(driver, ctxt, message, priority, self.retry, route)
-            except Exception as exc:  # noqa: BLE001 - re-raised after the other drivers
-                failures.append(exc)
-        if failures:
-            self._stale = True
-            raise failures[0]
+        confirmed: list[bool | None] = [True] * len(items)
+        errors: list[str] = []
+        if self.publisher is not None:
+            self._publish_batched(items, confirmed, errors)
+        for i, item in enumerate(items):
+            versioned, ctxt, message, priority = item[:4]
+            route = item[4] if len(item) > 4 else None
+            for driver in self.versioned_drivers if versioned else self.legacy_drivers:
+                if self.publisher is not None and drivers.is_messaging(driver):
+                    continue
+                try:
+                    drivers.send(driver, ctxt, message, priority, self.retry, route)
+                except Exception as exc:  # noqa: BLE001 - counted by Delivery
+                    self._stale = True
+                    errors.append(f"{type(exc).__name__}: {exc}"[:500])
+                    # Each further send would fail (or hang) the same way: not tried.
+                    # (Without the batch publisher batches are of one: see _setup.)
+                    for j in range(i, len(items)):
+                        confirmed[j] = False
+                    return fw_delivery.Outcome(confirmed, errors[0])
+        return fw_delivery.Outcome(confirmed, errors[0] if errors else None)
+
+    def _publish_batched(self, items: Sequence[Any], confirmed: list, errors: list) -> None:
+        from faultwrap import batch_publisher
+
+        notes, owners = [], []
+        for i, item in enumerate(items):
+            versioned, ctxt, message, priority = item[:4]
+            route = item[4] if len(item) > 4 else None
+            ctxt_dict = None
+            for driver in self.versioned_drivers if versioned else self.legacy_drivers:
+                if not drivers.is_messaging(driver):
+                    continue
+                if ctxt_dict is None:
+                    ctxt_dict = ctxt if isinstance(ctxt, dict) else ctxt.to_dict()
+                packed = batch_publisher.pack(ctxt_dict, message)
+                for exchange, routing_key in drivers.targets(driver, priority, route):
+                    notes.append(batch_publisher.Notification(
+                        exchange, routing_key, packed, version=str(driver.version)
+                    ))
+                    owners.append(i)
+        if not notes:
+            return
+        result = self.publisher.publish(notes)
+        for i, ok in zip(owners, result.confirmed):
+            if not ok:
+                confirmed[i] = False
+        if result.error:
+            errors.append(result.error)
 
     def close(self, timeout: float | None) -> None:
-        if not self.delivery.close(timeout) or self.transport is None:
+        if not self.delivery.close(timeout):
             # The sender may be stuck in the driver holding a pooled connection (hung
             # broker); cleaning the transport up could then block the exit. Leave it.
             return
-        cleanup_quietly(self.transport)
+        if self.publisher is not None:
+            with contextlib.suppress(Exception):
+                self.publisher.close()
+        if self.transport is not None:
+            cleanup_quietly(self.transport)
 
 
 def cleanup_quietly(transport: Any) -> None:

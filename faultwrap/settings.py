@@ -127,6 +127,9 @@ class Settings:
     )
     #: Where events of no family go, legacy and versioned.
     default_routes: tuple[Route, Route] = (Route(None, ()), Route(None, ()))
+    #: ``spool_path`` (None: no spool, at most once) and its bound.
+    spool_path: str | None = None
+    spool_max_bytes: int = 64 * 1024 * 1024
     #: Why this configuration cannot be used (a bad value, secrets masked), or None.
     config_error: str | None = None
     #: ``[notifications] cloudevents`` (issue 12): ``off`` or ``binary``.
@@ -165,6 +168,8 @@ _PERMISSIVE = {
     "topics": ["notifications"],
     **{f"{f.name}_exchange": f.exchange for f in fw_conf.ROUTE_FAMILIES},
     **{f"{f.name}_topics": f.topics for f in fw_conf.ROUTE_FAMILIES},
+    "spool_path": None,
+    "spool_max_bytes": 64 * 1024 * 1024,
     "cloudevents": fw_conf.CLOUDEVENTS_OFF,
 }
 
@@ -233,6 +238,8 @@ def resolve(conf: cfg.ConfigOpts, lenient: bool = False) -> Settings:
         retry=read(ns, "delivery_retry"),
         routes=types.MappingProxyType(routes),
         default_routes=(Route(None, legacy_topics), Route(None, versioned_topics)),
+        spool_path=read(ns, "spool_path") or None,
+        spool_max_bytes=read(ns, "spool_max_bytes"),
         config_error=None if error is None else strutils.mask_password(
             f"{type(error).__name__}: {error}"
         ),

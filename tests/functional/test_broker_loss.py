@@ -195,9 +195,12 @@ def test_broker_hung_emit_stays_fast_drops_counted_then_recovers(
     proxy.forward()  # the stuck connection stays silent; new ones reach the broker
     recover(n, conf, queues, topic)
     stats = notifier.stats(conf)
-    assert stats["dropped"]["delivery_failed"] >= 1  # the send that timed out
-    assert "timed out" in stats["last_error"]
-    assert notifier.get_core(conf)._state.renewals >= 1  # a fresh transport delivered
+    # The batch that hung timed out (no confirm) and was sent once more on a fresh
+    # connection, which reached the broker again: at most that one is lost.
+    assert stats["dropped"]["delivery_failed"] <= 1
+    # The batch publisher dropped the silent connection and delivered on a fresh one.
+    state = notifier.get_core(conf)._state
+    assert state.publisher is not None and state.publisher.connected
     assert stats["delivered"] + sum(stats["dropped"].values()) == emitted + 3
     assert "pw-SECRET" not in caplog.text
 
@@ -214,6 +217,6 @@ def test_broker_hung_while_emitting_never_blocks_shutdown(proxy, proxied_conf):
     start = time.monotonic()
     core.close(timeout=0.5)
     assert time.monotonic() - start < 2.0
-    # One notification is in the stuck driver call; the other nine were dropped.
-    assert state.delivery.stats()["dropped"]["shut_down"] == 9
+    # Some are in the stuck batch, the rest queued: all ten unconfirmed at exit.
+    assert state.delivery.stats()["dropped"]["shut_down"] == 10
     assert notifier.stats(conf)["queued"] == 0  # closed: a later emit starts afresh

@@ -182,3 +182,34 @@ def test_a_traced_api_fault_is_a_cloudevent_with_its_trace_ids(broker, queues, t
     assert (payload["trace_id"], payload["span_id"]) == ("4bf92f3577b34da6a3ce929d0e0e4736",
                                                          "00f067aa0ba902b7")
     assert payload["exception"] == "connection to mysql://nova:***@db/nova refused"
+
+
+def test_end_to_end_a_fault_in_binary_mode_reaches_a_cloudevents_consumer(broker, queues,
+                                                                          topic, broker_conf):
+    """FaultWrapper -> notifier -> the sender's batched publisher -> RabbitMQ -> the
+    CloudEvents SDK: the fault's api.fault, with the request's trace ids."""
+    broker_conf.set_override("cloudevents", "binary", group="notifications")
+    broker_conf.set_override("notify_api_faults", True, group="notifications")
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+    def app(environ, start_response):
+        raise RuntimeError("connection to mysql://nova:hunter2@db/nova refused")
+
+    webtest.TestApp(FaultWrapper(app, conf=broker_conf)).get(
+        "/v2.1/servers", headers={"traceparent": traceparent}, status=500)
+    assert notifier.flush(10, conf=broker_conf)
+    core = notifier.get_core(broker_conf)
+    assert core.state().publisher is not None  # the batched path, not oslo.messaging's
+
+    raw = get_undecoded(queues, f"{topic}.error")
+    assert set(raw.headers) == {"cloudEvents_specversion", "cloudEvents_id", "cloudEvents_source",
+                                "cloudEvents_type", "cloudEvents_time"}
+    event = _as_cloudevent(raw)
+    message = unwrap(event.get_data())
+    assert (event.get_type(), event.get_source(), event.get_id()) == (
+        "api.fault", "api.testhost", message["message_id"])
+    assert event.get_time().tzinfo is not None
+    payload = message["payload"]
+    assert (payload["trace_id"], payload["span_id"]) == ("0af7651916cd43dd8448eb211c80319c",
+                                                         "b7ad6b7169203331")
+    assert "hunter2" not in raw.body.decode()

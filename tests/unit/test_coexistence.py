@@ -103,7 +103,7 @@ def test_faultwrapper_on_a_nova_conf_reads_novas_values_and_adds_its_own(tmp_pat
     assert ns.notification_format == "both"  # Nova's default, not faultwrap's unversioned
     assert ns.notify_on_state_change == "vm_state"
     assert ns.default_level == "INFO" and ns.bdms_in_notifications is False  # still Nova's
-    assert ns.delivery_queue_size == 1000 and ns.host is None  # faultwrap's own
+    assert ns.delivery_queue_size == 10000 and ns.host is None  # faultwrap's own
     fw_conf.validate(conf)
     notifier.init(conf)
 

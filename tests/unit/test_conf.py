@@ -126,7 +126,7 @@ def test_defaults(tmp_path):
     assert ns.notification_format == "unversioned"
     assert ns.versioned_notifications_topics == ["versioned_notifications"]
     assert ns.notification_level is None
-    assert ns.delivery_queue_size == 1000
+    assert ns.delivery_queue_size == 10000
     assert ns.delivery_flush_timeout == 2.0
     assert ns.delivery_sync is False
     assert ns.delivery_retry == 0

@@ -179,3 +179,51 @@ def test_oslo_secret_keys_read_defensively(monkeypatch, value, expected):
     assert drivers.oslo_secret_keys() == expected
     monkeypatch.delattr(strutils, "_SANITIZE_KEYS")
     assert drivers.oslo_secret_keys() == frozenset()
+
+
+def test_corked_sends_a_batch_of_py_amqp_writes_with_one_sendall():
+    """drivers.corked replaces py-amqp's private ``TCPTransport._write`` for a block."""
+    import socket
+
+    from amqp.transport import TCPTransport
+
+    ours, theirs = socket.socketpair()
+    try:
+        transport = TCPTransport.__new__(TCPTransport)
+        transport.sock = ours
+        transport._setup_transport()  # what py-amqp runs after connecting
+        sendall = transport._write
+        calls = []
+        transport._write = lambda data: (calls.append(bytes(data)), sendall(data))[1]
+        wrapped = transport._write
+        frame = bytearray(b"frame-1")
+        with drivers.corked(transport):
+            transport.write(memoryview(frame))
+            frame[:] = b"frame-2"  # py-amqp reuses its buffer: the first must be copied
+            transport.write(memoryview(frame))
+            assert calls == []  # nothing on the socket yet
+        assert calls == [b"frame-1frame-2"]  # one write for the batch
+        assert transport._write is wrapped  # restored
+        theirs.settimeout(5)
+        assert theirs.recv(100) == b"frame-1frame-2"
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_corked_restores_a_class_level_write_and_sends_what_was_buffered_on_error():
+    sent = []
+
+    class TLSLike:
+        def _write(self, data):
+            sent.append(bytes(data))
+
+        def write(self, data):
+            self._write(data)
+
+    transport = TLSLike()
+    with pytest.raises(RuntimeError), drivers.corked(transport):
+        transport.write(b"whole frame")
+        raise RuntimeError("publish failed half-way")
+    assert "_write" not in transport.__dict__
+    assert sent == [b"whole frame"]
