@@ -19,12 +19,15 @@ failure (on the next batch) and after a fork (never reusing the parent's socket)
 
 from __future__ import annotations
 
+import datetime
 import os
 import random
+import re
 import ssl
 import sys
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -34,6 +37,7 @@ import amqp
 from kombu.utils import json as kombu_json
 from oslo_serialization import jsonutils
 
+from faultwrap import conf as fw_conf
 from faultwrap import copyqueue
 
 #: How long one batch may wait for its confirms before it is reported unconfirmed and
@@ -112,15 +116,76 @@ def encode(notification: Notification) -> bytes:
     raise ValueError(f"unknown notification message version {notification.version!r} (1.0 or 2.0)")
 
 
-def properties() -> dict[str, Any]:
-    """The basic properties oslo.messaging's producer sets, as ``amqp.Message`` arguments."""
+def properties(headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The basic properties oslo.messaging's producer sets, as ``amqp.Message`` arguments
+    (``headers``: the CloudEvents attributes, else the empty table oslo sends)."""
     return {
         "content_type": CONTENT_TYPE,
         "content_encoding": CONTENT_ENCODING,
-        "application_headers": {},
+        "application_headers": headers or {},
         "delivery_mode": PERSISTENT,
         "priority": 0,
     }
+
+
+# -- CloudEvents (AMQP protocol binding, binary content mode) -----------------------------
+
+#: The prefix the CloudEvents AMQP binding prefers ("cloudEvents_" rather than
+#: "cloudEvents:", which JMS selectors cannot name); one prefix for every attribute.
+CLOUDEVENTS_PREFIX = "cloudEvents_"
+CLOUDEVENTS_SPECVERSION = "1.0"
+#: A URI scheme (RFC 3986): what may precede the first ':' of an absolute URI.
+_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+#: Characters a URI-reference holds as they are (unreserved, sub-delims, ':', '@', '/').
+_URI_SAFE = "!$&'()*+,;=:@/-._~"
+
+
+def cloudevents_source(publisher_id: str) -> str:
+    """``source`` (a URI-reference) from oslo's ``publisher_id``: unchanged where it is
+    one already (``api.host1``, ``nova-compute:host1``), else percent-encoded."""
+    source = urllib.parse.quote(publisher_id, safe=_URI_SAFE)
+    head, sep, rest = source.partition("/")
+    scheme, colon, _ = head.partition(":")
+    if colon and not _SCHEME_RE.fullmatch(scheme):
+        source = head.replace(":", "%3A") + sep + rest  # else it would read as a bad scheme
+    return source
+
+
+def cloudevents_time(timestamp: Any) -> str | None:
+    """RFC 3339 ``time`` from oslo's ``timestamp`` (``str()`` of a naive UTC datetime,
+    ``2026-11-23 10:51:25.211687``); None if it is not one."""
+    try:
+        when = datetime.datetime.fromisoformat(str(timestamp))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def cloudevents_headers(message: dict[str, Any]) -> dict[str, str]:
+    """The CloudEvents attributes of one notification as AMQP headers (canonical string
+    form): ``id`` = message_id, ``source`` from publisher_id, ``type`` = event_type,
+    ``time`` from timestamp. Empty when a required attribute is missing: no header
+    then, rather than an invalid event. ``datacontenttype`` is the message's own
+    content-type property (``application/json``), as the binding maps it."""
+    try:
+        ident, publisher, kind = (message.get(k) for k in ("message_id", "publisher_id",
+                                                            "event_type"))
+    except AttributeError:
+        return {}
+    if not all(isinstance(v, str) and v for v in (ident, publisher, kind)):
+        return {}
+    headers = {
+        "specversion": CLOUDEVENTS_SPECVERSION,
+        "id": ident,
+        "source": cloudevents_source(publisher),
+        "type": kind,
+    }
+    when = cloudevents_time(message.get("timestamp"))
+    if when is not None:
+        headers["time"] = when
+    return {CLOUDEVENTS_PREFIX + name: value for name, value in headers.items()}
 
 
 @dataclass(frozen=True)
@@ -133,6 +198,8 @@ class Settings:
     failover_strategy: str = "round-robin"
     #: Heartbeats sent per ``heartbeat_timeout_threshold`` (oslo.messaging's ``heartbeat_rate``).
     heartbeat_rate: int = 2
+    #: ``[notifications] cloudevents = binary``: CloudEvents attributes as headers.
+    cloudevents: bool = False
 
 
 def _queue_arguments(conf: Any, query: dict[str, str]) -> dict[str, Any]:
@@ -186,7 +253,14 @@ def settings_from_conf(conf: Any, transport_url: str | None = None) -> Settings:
         queue_arguments=_queue_arguments(conf, query),
         failover_strategy=copyqueue.rabbit_option(conf, query, "kombu_failover_strategy"),
         heartbeat_rate=copyqueue.rabbit_option(conf, query, "heartbeat_rate", int),
+        cloudevents=_cloudevents_mode(conf) == fw_conf.CLOUDEVENTS_BINARY,
     )
+
+
+def _cloudevents_mode(conf: Any) -> str:
+    """``[notifications] cloudevents`` (registered here if the caller did not)."""
+    fw_conf.register_opts(conf)
+    return conf[fw_conf.NOTIFICATIONS_GROUP].cloudevents
 
 
 def unsupported_options(conf: Any, transport_url: str | None = None) -> list[str]:
@@ -505,11 +579,14 @@ class BatchPublisher:
 
     def _publish_all(self, batch: Sequence[Notification], bodies: list[bytes], todo: list[int],
                      channel: Any, props: dict[str, Any]) -> None:
+        cloudevents = self.settings.cloudevents
         for i in todo:
             n = batch[i]
             self._bodies[bodies[i]] = i
             self._pending[self._next_tag] = i
             self._next_tag += 1
+            if cloudevents:
+                props = properties(cloudevents_headers(n.message))
             channel.basic_publish(
                 amqp.Message(bodies[i], **props),
                 exchange=n.exchange,

@@ -241,6 +241,28 @@ def _route_opts(family: RouteFamily) -> list[cfg.Opt]:
 routing_opts = [opt for family in ROUTE_FAMILIES for opt in _route_opts(family)]
 
 
+# -- CloudEvents (issue 12) ------------------------------------------------------------
+#: ``cloudevents`` values: ``off``, or the AMQP binding's binary content mode.
+CLOUDEVENTS_OFF = "off"
+CLOUDEVENTS_BINARY = "binary"
+
+cloudevents_opts = [
+    cfg.StrOpt(
+        "cloudevents",
+        default=CLOUDEVENTS_OFF,
+        choices=[
+            (CLOUDEVENTS_OFF, "messages exactly as oslo.messaging sends them"),
+            (CLOUDEVENTS_BINARY, "CloudEvents attributes as AMQP headers, body unchanged"),
+        ],
+        help="Make each notification also a CloudEvent (AMQP binding, binary content "
+        "mode): the attributes go into the message headers, the body is unchanged, so "
+        "oslo.messaging consumers read it as before. Needs the batched publisher "
+        "(rabbit:// transport); oslo.messaging's own driver sends no headers. Off by "
+        "default: the messages stay byte for byte what oslo.messaging sends.",
+    ),
+]
+
+
 #: ``instance_usage_audit_period``: a unit, optionally ``@offset`` within its range
 #: (minute of the hour, hour of the day, day 1-28 of the month, month of the year).
 #: One leading zero is allowed (``day@06``), as Nova's ``[0-9]+`` accepted it.
@@ -373,7 +395,7 @@ metrics_opts = [
 _ALL = tuple(
     [(NOTIFICATIONS_GROUP, opt)
      for opt in notification_opts + delivery_opts + legacy_emitter_opts + routing_opts
-     + metrics_opts]
+     + metrics_opts + cloudevents_opts]
     + [(FAULTWRAP_GROUP, opt) for opt in faultwrap_opts]
 )
 
@@ -535,6 +557,6 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     return [
         (NOTIFICATIONS_GROUP,
          notification_opts + delivery_opts + legacy_emitter_opts + routing_opts
-         + metrics_opts),
+         + metrics_opts + cloudevents_opts),
         (FAULTWRAP_GROUP, faultwrap_opts),
     ]

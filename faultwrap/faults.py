@@ -27,7 +27,7 @@ import webob.exc
 from webob.util import status_reasons
 
 from faultwrap import context as fw_context
-from faultwrap import http_errors, scrub
+from faultwrap import http_errors, scrub, tracing
 
 #: Nova's fault names (``nova/api/openstack/wsgi.py``); anything else gets the default.
 FAULT_NAMES: dict[int, str] = {
@@ -304,6 +304,8 @@ class FaultRecord:
         self.exc = exc
         self.limit = limit
         self.request_id, self.global_request_id = fw_context.request_ids(environ)
+        #: The current OpenTelemetry span, set by the reporter when OTel is active.
+        self.span: Any = None
 
     def __repr__(self) -> str:
         return f"<FaultRecord {self.status} request {self.request_id}>"
@@ -334,6 +336,25 @@ class FaultRecord:
         if self.exc is None:
             return response_fingerprint(self.status)
         return fingerprint(self.exc)
+
+    @cached_property
+    def trace(self) -> tracing.TraceContext | None:
+        """What correlates this fault with a trace: the OpenTelemetry span it was
+        recorded on, when there is one (the span holding the exception event), else
+        the request's own ``traceparent``; None without either."""
+        if self.span is not None:
+            ids = tracing.span_ids(self.span)
+            if ids is not None:
+                return ids
+        return tracing.from_environ(self.environ)
+
+    @property
+    def trace_id(self) -> str | None:
+        return None if self.trace is None else self.trace.trace_id
+
+    @property
+    def span_id(self) -> str | None:
+        return None if self.trace is None else self.trace.span_id
 
     def masked_fault(self) -> MaskedFault:
         """The stand-in for the exception that the server may see and log."""

@@ -30,7 +30,7 @@ from typing import Any, NoReturn
 
 from oslo_config import cfg
 
-from faultwrap import faults, metrics, paste, tracebacks
+from faultwrap import faults, metrics, paste, tracebacks, tracing
 from faultwrap.emitters import api as api_emitter
 from faultwrap.response import Response, hand_to_server
 
@@ -252,4 +252,8 @@ class FaultWrapper:
             pass
         if self.fault_metrics is not None:
             self.fault_metrics(record)
+        span = tracing.current_span()  # None unless OpenTelemetry is in use: no import
+        if span is not None:
+            record.span = span
+            tracing.record_fault(span, record)
         self.emitter.emit(record)

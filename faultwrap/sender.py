@@ -238,6 +238,7 @@ class ProcessSender:
             return None
         if self.sync:
             self.fallback_reason = "delivery_sync (callers' threads send)"
+            self._warn_no_cloudevents()
             return None
         from faultwrap import batch_publisher
 
@@ -253,7 +254,23 @@ class ProcessSender:
         if not self.fallback_reason.startswith("transport "):
             LOG.info("faultwrap sends notifications one at a time through oslo.messaging "
                      "(the batched publisher does not support: %s)", self.fallback_reason)
+        self._warn_no_cloudevents()
         return None
+
+    def _warn_no_cloudevents(self) -> None:
+        """issue 12: CloudEvents headers exist only on the batched path; say so once."""
+        if getattr(self, "_cloudevents_warned", False):
+            return  # a transport renewal sets up again: not a new fact
+        try:
+            wanted = self.conf.notifications.cloudevents == "binary"
+        except (cfg.Error, AttributeError):
+            return
+        if wanted:
+            self._cloudevents_warned = True
+            LOG.warning("faultwrap: [notifications] cloudevents = binary, but notifications "
+                        "go through oslo.messaging's own path (%s), which sends no message "
+                        "headers: they are sent without the CloudEvents attributes",
+                        self.fallback_reason)
 
     def _renew(self) -> None:
         with self._setup_lock:

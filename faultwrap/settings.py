@@ -132,6 +132,8 @@ class Settings:
     spool_max_bytes: int = 64 * 1024 * 1024
     #: Why this configuration cannot be used (a bad value, secrets masked), or None.
     config_error: str | None = None
+    #: ``[notifications] cloudevents`` (issue 12): ``off`` or ``binary``.
+    cloudevents: str = fw_conf.CLOUDEVENTS_OFF
 
     def route(self, versioned: bool, event_type: str) -> Route:
         """The exchange and topics for an event type (its first part names the family)."""
@@ -168,6 +170,7 @@ _PERMISSIVE = {
     **{f"{f.name}_topics": f.topics for f in fw_conf.ROUTE_FAMILIES},
     "spool_path": None,
     "spool_max_bytes": 64 * 1024 * 1024,
+    "cloudevents": fw_conf.CLOUDEVENTS_OFF,
 }
 
 
@@ -240,4 +243,5 @@ def resolve(conf: cfg.ConfigOpts, lenient: bool = False) -> Settings:
         config_error=None if error is None else strutils.mask_password(
             f"{type(error).__name__}: {error}"
         ),
+        cloudevents=read(ns, "cloudevents"),
     )

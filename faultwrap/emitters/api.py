@@ -37,12 +37,15 @@ PAYLOAD_KEYS = (
     "fingerprint",
     "user_id",
     "project_id",
+    "trace_id",
+    "span_id",
 )
 
 #: The versioned payload's fault keys (``objects.api_fault.FAULT_KEYS``, a test keeps
 #: them equal; not imported, so that the legacy path does not load the versioned one).
 FAULT_KEYS = ("url", "method", "status", "exception_class", "message", "request_id",
-              "global_request_id", "fingerprint", "user_id", "project_id")
+              "global_request_id", "fingerprint", "user_id", "project_id", "trace_id",
+              "span_id")
 #: Keys read from the request context rather than from the record.
 _CONTEXT_KEYS = frozenset({"user_id", "project_id"})
 _RECORD_KEYS = frozenset(FAULT_KEYS) - _CONTEXT_KEYS
@@ -86,6 +89,8 @@ def legacy_payload(record: faults.FaultRecord, ctxt: Any) -> dict[str, Any]:
         "fingerprint": record.fingerprint,
         "user_id": getattr(ctxt, "user_id", None),
         "project_id": getattr(ctxt, "project_id", None),
+        "trace_id": record.trace_id,
+        "span_id": record.span_id,
     }
 
 

@@ -202,6 +202,8 @@ def _api_fault() -> dict[str, Any]:
         status={"type": "integer", "minimum": 100, "maximum": 599},
         exception_class={"type": "string"}, request_id={"type": "string"},
         fingerprint={"type": "string", "pattern": fields.FINGERPRINT.pattern},
+        trace_id={"type": ["string", "null"], "pattern": fields.TRACE_ID.pattern},
+        span_id={"type": ["string", "null"], "pattern": fields.SPAN_ID.pattern},
     )
     return _payload(properties, list(api.PAYLOAD_KEYS), False)
 

@@ -33,6 +33,8 @@ FAULT_KEYS = (
     "fingerprint",
     "user_id",
     "project_id",
+    "trace_id",
+    "span_id",
 )
 
 
@@ -42,7 +44,9 @@ class ApiFaultPayload(base.NotificationPayloadBase):
 
     SCHEMA: ClassVar[dict] = {name: ("fault", name) for name in FAULT_KEYS}
     # Version 1.0: Initial version
-    VERSION = "1.0"
+    # Version 1.1: trace_id and span_id (W3C trace context of the request, or the
+    #              OpenTelemetry span the fault was recorded on; null without one)
+    VERSION = "1.1"
 
     # url: the full URL, secrets masked; message: the exception's own text (also for
     # 5xx: this is for operators), scrubbed; fingerprint: faultwrap.faults' SHA-1.
@@ -57,6 +61,8 @@ class ApiFaultPayload(base.NotificationPayloadBase):
         "fingerprint": fields.FingerprintField(nullable=True),
         "user_id": fields.StringField(nullable=True),
         "project_id": fields.StringField(nullable=True),
+        "trace_id": fields.TraceIdField(nullable=True),
+        "span_id": fields.SpanIdField(nullable=True),
     }
 
 
@@ -64,7 +70,8 @@ class ApiFaultPayload(base.NotificationPayloadBase):
 @base.FaultwrapObjectRegistry.register
 class ApiFaultNotification(base.NotificationBase):
     # Version 1.0: Initial version
-    VERSION = "1.0"
+    # Version 1.1: ApiFaultPayload 1.1
+    VERSION = "1.1"
 
     fields: ClassVar[dict] = {"payload": fields.ObjectField("ApiFaultPayload")}
 

@@ -134,7 +134,7 @@ class Fingerprint(fields.String):
     sends what its JSON Schema (same pattern) would reject."""
 
     def coerce(self, obj: Any, attr: str, value: Any) -> str:
-        if not isinstance(value, str) or not FINGERPRINT.match(value):
+        if not isinstance(value, str) or not FINGERPRINT.fullmatch(value):
             raise ValueError(f"field {attr}: not a fingerprint (40 lower-case hex digits)")
         return value
 
@@ -144,6 +144,45 @@ class Fingerprint(fields.String):
 
 class FingerprintField(fields.AutoTypedField):
     AUTO_TYPE = Fingerprint()
+
+
+#: W3C Trace Context ids as OpenTelemetry and every trace backend show them.
+TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
+SPAN_ID = re.compile(r"^[0-9a-f]{16}$")
+
+
+class _HexId(fields.String):
+    """A lower-case hex id of a fixed length; anything else fails when assigned, so the
+    payload never sends what its JSON Schema (same pattern) would reject."""
+
+    PATTERN: re.Pattern[str]
+    WHAT: str
+
+    def coerce(self, obj: Any, attr: str, value: Any) -> str:
+        if not isinstance(value, str) or not self.PATTERN.fullmatch(value):
+            raise ValueError(f"field {attr}: not a {self.WHAT}")
+        return value
+
+    def get_schema(self) -> dict[str, Any]:
+        return {"type": ["string"], "pattern": self.PATTERN.pattern}
+
+
+class TraceId(_HexId):
+    PATTERN = TRACE_ID
+    WHAT = "W3C trace id (32 lower-case hex digits)"
+
+
+class SpanId(_HexId):
+    PATTERN = SPAN_ID
+    WHAT = "W3C span id (16 lower-case hex digits)"
+
+
+class TraceIdField(fields.AutoTypedField):
+    AUTO_TYPE = TraceId()
+
+
+class SpanIdField(fields.AutoTypedField):
+    AUTO_TYPE = SpanId()
 
 
 class StrictUUID(fields.FieldType):

@@ -26,7 +26,8 @@ def type_schema(field_type: Any) -> dict[str, Any]:
     """The schema of one non-null value of ``field_type``."""
     if isinstance(field_type, ovo_fields.Enum):
         return {"type": "string", "enum": list(ovo.enum_values(field_type))}
-    patterned = (fw_fields.EventToken, fw_fields.PublisherToken, fw_fields.Fingerprint)
+    patterned = (fw_fields.EventToken, fw_fields.PublisherToken, fw_fields.Fingerprint,
+                 fw_fields.TraceId, fw_fields.SpanId)
     if isinstance(field_type, patterned):
         return {"type": "string", "pattern": field_type.get_schema()["pattern"]}
     if isinstance(field_type, fw_fields.StrictUUID):

@@ -22,7 +22,7 @@ from oslo_context.context import RequestContext
 from oslo_utils import timeutils
 
 from faultwrap import batch_publisher as bp
-from tests.support.broker import BROKER_HOST, BROKER_PORT, BROKER_URL, unwrap
+from tests.support.broker import BROKER_HOST, BROKER_PORT, BROKER_URL, get_undecoded, unwrap
 from tests.support.broker import connect as broker_connect
 from tests.support.conf import rabbit_conf
 from tests.support.forking import fork, wait_all
@@ -116,23 +116,6 @@ def proxy(proxy, broker):
 # -- byte for byte ------------------------------------------------------------------------
 
 
-def _get_undecoded(queues, queue: str):
-    """One message exactly as it came off the wire (py-amqp decodes bodies by default)."""
-    queues.queues.add(queue)
-    channel = amqp.Channel(queues.conn, auto_decode=False)
-    channel.open()
-    try:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            message = channel.basic_get(queue, no_ack=True)
-            if message is not None:
-                return message
-            time.sleep(0.02)
-        raise AssertionError(f"nothing in {queue}")
-    finally:
-        channel.close()
-
-
 @pytest.mark.parametrize(("driver", "version"), [("messagingv2", "2.0"), ("messaging", "1.0")])
 def test_same_notification_both_ways_reaches_a_consumer_byte_for_byte(
     broker, queues, monkeypatch, driver, version
@@ -174,8 +157,8 @@ def test_same_notification_both_ways_reaches_a_consumer_byte_for_byte(
         publisher.close()
     assert result.confirmed == (True,) and result.error is None
 
-    theirs_raw = _get_undecoded(queues, f"{oslo_topic}.error")
-    ours_raw = _get_undecoded(queues, f"{our_topic}.error")
+    theirs_raw = get_undecoded(queues, f"{oslo_topic}.error")
+    ours_raw = get_undecoded(queues, f"{our_topic}.error")
     assert isinstance(ours_raw.body, bytes)
     assert ours_raw.body == theirs_raw.body
     assert b"_context_user_id" in ours_raw.body and b"tok-secret" not in ours_raw.body

@@ -25,7 +25,7 @@ from tests.support.exceptions import GENERIC_500
 ENVELOPE_KEYS = {"message_id", "publisher_id", "event_type", "priority", "payload", "timestamp"}
 PAYLOAD_KEYS = {
     "url", "exception", "status", "method", "request_id", "global_request_id",
-    "exception_class", "fingerprint", "user_id", "project_id",
+    "exception_class", "fingerprint", "user_id", "project_id", "trace_id", "span_id",
 }
 
 
@@ -56,8 +56,11 @@ def cleanup():
 def test_api_fault_envelope_read_back_from_rabbitmq(broker, topic, queues, tmp_path, cleanup):
     queues.watch(topic)
     app, conf, _path = load_demo(tmp_path, broker, topic)
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     res = app.get("/v1/unsafe?token=abc&limit=2", headers={"X-User-Id": "u1",
-                                                          "X-Project-Id": "p1"}, status=500)
+                                                          "X-Project-Id": "p1",
+                                                          "traceparent": traceparent},
+                  status=500)
     assert res.json == {"computeFault": {"code": 500, "message": GENERIC_500}}
     assert notifier.flush(10, conf=conf)
     (body,) = queues.get(f"{topic}.error", count=1, timeout=10)
@@ -79,6 +82,8 @@ def test_api_fault_envelope_read_back_from_rabbitmq(broker, topic, queues, tmp_p
         "fingerprint": UNSAFE_FINGERPRINT,
         "user_id": "u1",
         "project_id": "p1",
+        "trace_id": "0af7651916cd43dd8448eb211c80319c",
+        "span_id": "b7ad6b7169203331",
     }
     assert "hunter2" not in str(body)
     # The request's context travels with it, redacted (no token) by the notifier.

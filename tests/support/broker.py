@@ -105,6 +105,25 @@ def unwrap(body: dict) -> dict:
     return json.loads(body["oslo.message"])
 
 
+def get_undecoded(queues: QueueReader, queue: str):
+    """One message exactly as it came off the wire (py-amqp decodes bodies by default)."""
+    import amqp
+
+    queues.queues.add(queue)
+    channel = amqp.Channel(queues.conn, auto_decode=False)
+    channel.open()
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            message = channel.basic_get(queue, no_ack=True)
+            if message is not None:
+                return message
+            time.sleep(0.02)
+        raise AssertionError(f"nothing in {queue}")
+    finally:
+        channel.close()
+
+
 def faultwrap_command() -> list[str]:
     """The installed console script, else the same entry point through this Python."""
     script = Path(sys.executable).with_name("faultwrap")

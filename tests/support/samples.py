@@ -134,6 +134,9 @@ FAULT_REQUEST = {
     "headers": {
         "X-User-Id": "6f70656e737461636b20697320636f6f6c",
         "X-Project-Id": "6f70656e737461636b20697320636f6f6d",
+        # W3C Trace Context of the caller's span (the trace_id and span_id of api.fault)
+        "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "tracestate": "congo=t61rcWkgMzE",
     },
     "extra_environ": {
         "HTTP_HOST": "api.example.org:8774",
@@ -155,6 +158,8 @@ FAULT = {
     "fingerprint": "ef30ac0b6b4e8d1b3312c087519f3082839c3905",
     "user_id": "6f70656e737461636b20697320636f6f6c",
     "project_id": "6f70656e737461636b20697320636f6f6d",
+    "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+    "span_id": "00f067aa0ba902b7",
 }
 
 

@@ -253,3 +253,72 @@ def test_another_thread_is_refused():
 def test_result_counts_what_was_confirmed():
     result = bp.BatchResult((True, False, True), "x")
     assert result.delivered == 2
+
+
+# -- CloudEvents headers --------------------------------------------------------------------
+
+
+def test_cloudevents_headers_map_the_envelope_with_the_preferred_prefix():
+    assert bp.cloudevents_headers(_message()) == {
+        "cloudEvents_specversion": "1.0",
+        "cloudEvents_id": "5a1f0c1e-0000-4000-8000-000000000001",
+        "cloudEvents_source": "api.host1",
+        "cloudEvents_type": "api.fault",
+        "cloudEvents_time": "2026-12-01T15:00:00.123456Z",
+    }
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "expected"),
+    [
+        ("2026-12-01 15:00:00.123456", "2026-12-01T15:00:00.123456Z"),
+        ("2026-12-01 15:00:00", "2026-12-01T15:00:00Z"),  # str() of a whole second
+        ("2026-12-01T16:00:00+01:00", "2026-12-01T15:00:00Z"),
+        ("yesterday", None),
+        (None, None),
+    ],
+)
+def test_cloudevents_time_is_rfc3339_utc(timestamp, expected):
+    assert bp.cloudevents_time(timestamp) == expected
+
+
+@pytest.mark.parametrize(
+    ("publisher", "source"),
+    [
+        ("api.host1", "api.host1"),  # a relative reference
+        ("nova-compute:compute1", "nova-compute:compute1"),  # an absolute URI
+        ("faultwrap-api:host-1.example.org", "faultwrap-api:host-1.example.org"),
+        ("1api:host", "1api%3Ahost"),  # would read as an invalid scheme
+        ("api.my host", "api.my%20host"),
+        ("api.hôte", "api.h%C3%B4te"),
+    ],
+)
+def test_cloudevents_source_is_the_publisher_as_a_uri_reference(publisher, source):
+    assert bp.cloudevents_source(publisher) == source
+
+
+@pytest.mark.parametrize("missing", ["message_id", "publisher_id", "event_type"])
+def test_no_cloudevents_headers_without_a_required_attribute(missing):
+    message = _message()
+    del message[missing]
+    assert bp.cloudevents_headers(message) == {}
+    assert bp.cloudevents_headers(dict(_message(), **{missing: ""})) == {}
+
+
+def test_a_message_without_a_readable_time_has_no_time_header():
+    headers = bp.cloudevents_headers(dict(_message(), timestamp="garbage"))
+    assert "cloudEvents_time" not in headers and headers["cloudEvents_id"]
+
+
+@pytest.mark.parametrize(("value", "on"), [(None, False), ("off", False), ("binary", True)])
+def test_the_cloudevents_option_reaches_the_publisher_settings(value, on):
+    conf = make_conf(oslo_messaging_notifications={"transport_url": "rabbit://guest:guest@h:5672/"})
+    if value is not None:
+        conf.set_override("cloudevents", value, group="notifications")
+    assert bp.settings_from_conf(conf).cloudevents is on
+
+
+def test_properties_without_headers_are_what_oslo_messaging_sends():
+    assert bp.properties() == {"content_type": "application/json", "content_encoding": "utf-8",
+                               "application_headers": {}, "delivery_mode": 2, "priority": 0}
+    assert bp.properties({"cloudEvents_id": "x"})["application_headers"] == {"cloudEvents_id": "x"}

@@ -380,7 +380,7 @@ def test_api_fault_optional_keys_may_be_missing_and_extra_keys_are_ignored(vconf
     assert data(message) == {
         "url": "/x", "method": "POST", "status": 502, "exception_class": None, "message": None,
         "request_id": None, "global_request_id": None, "fingerprint": None, "user_id": None,
-        "project_id": None,
+        "project_id": None, "trace_id": None, "span_id": None,
     }
 
 

@@ -9,17 +9,14 @@ this test process has long imported everything.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.python import ROOT, run_python
+
 PASTE_INI = ROOT / "etc" / "faultwrap" / "api-paste.ini"
 HEAVY = ("oslo_messaging", "eventlet", "oslo_service")
-TIMEOUT = 60
 
 #: Load a paste pipeline, serve faults through it, print what happened as JSON.
 #: faultwrap's own log lines go to stdout, so stderr holds only what nobody asked for.
@@ -51,14 +48,6 @@ delivery_sync = true
 FILTER_SECTION = (
     "[filter:faultwrap]\npaste.filter_factory = faultwrap.middleware:FaultWrapper.factory\n"
 )
-
-
-def run_python(code: str, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
-    return subprocess.run(
-        [sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True,
-        text=True, timeout=TIMEOUT, check=False,
-    )
 
 
 def serve(paste_ini: Path) -> tuple[dict, str]:
@@ -126,3 +115,38 @@ def test_the_seam_is_where_oslo_messaging_comes_in():
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
     assert result.stdout == f"[]\n{sorted(HEAVY)}\n", result.stderr
+
+
+
+#: Serve a fault carrying a W3C traceparent through a pipeline; print what was imported.
+TRACED_FAULT = """
+import json, sys
+from paste.deploy import loadapp
+import webob
+app = loadapp("config:" + sys.argv[1])
+header = {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+status = webob.Request.blank("/v1/unsafe", headers=header).get_response(app).status_int
+from oslo_messaging.notify import _impl_test
+ids = [(m["payload"]["trace_id"], m["payload"]["span_id"]) for _c, m, _p, _r in _impl_test.NOTIFICATIONS]
+otel = sorted(m for m in sys.modules if m.split(".")[0] == "opentelemetry")
+om = "oslo_middleware" in sys.modules
+print("RESULT " + json.dumps({"status": status, "ids": ids, "otel": otel, "om": om}))
+"""
+
+
+def test_a_fault_with_a_traceparent_imports_no_opentelemetry(tmp_path):
+    """OpenTelemetry is installed in the test environment; serving a traced fault through
+    faultwrap (notifications on) still leaves it unimported. (oslo.middleware's package
+    imports it for its own tracing filter, so the pipeline here has faultwrap alone.)"""
+    paste_ini = pipeline(tmp_path, "notify_api_faults = true\n", driver="test")
+    text = paste_ini.read_text()
+    assert "pipeline = request_id faultwrap demo" in text
+    paste_ini.write_text(text.replace("pipeline = request_id faultwrap demo",
+                                      "pipeline = faultwrap demo"))
+    result = run_python("import warnings; warnings.simplefilter('ignore')\n" + TRACED_FAULT,
+                        str(paste_ini))
+    assert result.returncode == 0, result.stderr
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("RESULT ")]
+    assert json.loads(line.removeprefix("RESULT ")) == {
+        "status": 500, "ids": [["4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"]],
+        "otel": [], "om": False}

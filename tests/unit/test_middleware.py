@@ -32,7 +32,7 @@ from tests.support.wsgi import run_server
 
 API_FAULT_KEYS = {
     "url", "exception", "status", "method", "request_id", "global_request_id",
-    "exception_class", "fingerprint", "user_id", "project_id",
+    "exception_class", "fingerprint", "user_id", "project_id", "trace_id", "span_id",
 }
 
 
@@ -193,6 +193,7 @@ def test_unsafe_exception_gives_generic_500_and_notification(fault_conf, notific
     assert payload["exception_class"] == "tests.unit.test_middleware.Unsafe"
     assert payload["request_id"] == res.headers["x-openstack-request-id"]
     assert payload["request_id"].startswith("req-")
+    assert payload["trace_id"] is None and payload["span_id"] is None  # no traceparent
     assert len(payload["fingerprint"]) == 40
 
 

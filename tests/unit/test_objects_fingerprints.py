@@ -16,8 +16,8 @@ from faultwrap import objects
 from faultwrap.objects import base, fields, fingerprint
 
 EXPECTED = {
-    "ApiFaultNotification": "1.0-df03b9a2877ebc11e1ef579b7c848e5c",
-    "ApiFaultPayload": "1.0-e30f83959e9d168aae4cf1ce342353f3",
+    "ApiFaultNotification": "1.1-65dadb21967f722001a94b7e71aab17a",
+    "ApiFaultPayload": "1.1-1a5366807b116b8b1a8836eab5eda013",
     "ComputeNodeDeleteNotification": "1.0-4093393a9ffad5c19aede50e5c313037",
     "ComputeNodeDeletePayload": "1.0-ab732542ca8c32081e9bfb25dee2d020",
     "ComputeNodeNotification": "1.0-051ba6125ce1dcd3b0b7306c6b392cf0",
