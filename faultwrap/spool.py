@@ -13,31 +13,48 @@ original ``message_id`` so consumers can de-duplicate.
 The file is in WAL mode; its size is bounded by ``max_bytes`` through SQLite's own
 ``max_page_count``, so a ``put`` that does not fit is refused, never half-stored. The
 spool stores what it is given, already scrubbed, and never logs a message body.
-See docs/spool.rst for the guarantees and their limits.
+See docs/spool.rst for the guarantees and their limits. The file and its checks at open
+are in :mod:`faultwrap.spool_file`; entries, leases and fork() in :mod:`faultwrap.spool_lease`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import secrets
-import socket
 import sqlite3
 import threading
 import time
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+
+# Re-exported: tests, docs and callers import these names from faultwrap.spool.
+from faultwrap.spool_file import (  # noqa: F401
+    _INSERT,
+    _SELECT,
+    _UNLEASE,
+    APPLICATION_ID,
+    SCHEMA_VERSION,
+    SpoolError,
+    _describe,
+    _give_back_space,
+    _is_full,
+    _rollback,
+    _Using,
+    connect,
+    prepare_path,
+    validate,
+)
+from faultwrap.spool_lease import (  # noqa: F401
+    _ABANDONED,
+    ClaimedEntry,
+    SpoolEntry,
+    after_fork,
+    dead_pids,
+    host_identity,
+)
 
 LOG = logging.getLogger(__name__)
-
-#: ``PRAGMA application_id`` of a faultwrap spool ("FWsp"): a file with another id
-#: belongs to someone else and is never touched.
-APPLICATION_ID = 0x46577370
-#: ``PRAGMA user_version``: the schema this module writes. Later versions migrate
-#: forward from it; a file with a higher version is refused (written by a newer faultwrap).
-SCHEMA_VERSION = 1
 
 #: Smallest ``max_bytes``: the schema itself takes a handful of pages.
 MIN_MAX_BYTES = 64 * 1024
@@ -55,196 +72,11 @@ DEFAULT_BUSY_TIMEOUT = 2.0
 #: How long the integrity check at open may take; a larger file is opened unchecked
 #: (with a WARNING) rather than delaying the service's start without bound.
 DEFAULT_CHECK_TIMEOUT = 5.0
-#: The WAL file is truncated back to this size after a checkpoint.
-JOURNAL_SIZE_LIMIT = 4 * 1024 * 1024
-#: Pages given back to the file system per ``ack`` at most (incremental vacuum), so that
-#: one ack moves at most this many pages: its cost stays bounded however big the file.
-VACUUM_STEP_PAGES = 256
 #: ``synchronous`` values accepted: NORMAL survives process death, FULL power loss too.
 SYNCHRONOUS = ("NORMAL", "FULL")
 
-_SQLITE_HEADER = b"SQLite format 3\x00"
-_COLUMNS = (
-    "seq", "message_id", "exchange", "topic", "priority", "meta", "created", "size",
-    "claims", "lease_owner", "lease_pid", "lease_host", "lease_expires", "body",
-)
-_SCHEMA = (
-    # seq: AUTOINCREMENT so that a sequence number is never reused, even after the
-    # newest entry was acked: order across processes and restarts is seq order.
-    """CREATE TABLE entries (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        message_id TEXT NOT NULL,
-        exchange TEXT,
-        topic TEXT NOT NULL,
-        priority TEXT NOT NULL,
-        meta TEXT,
-        created REAL NOT NULL,
-        size INTEGER NOT NULL,
-        claims INTEGER NOT NULL DEFAULT 0,
-        lease_owner TEXT,
-        lease_pid INTEGER,
-        lease_host TEXT,
-        lease_expires REAL,
-        body BLOB NOT NULL
-    )""",
-    # Only leased rows are indexed: finding dead owners never scans the bodies.
-    """CREATE INDEX entries_leased ON entries (lease_host, lease_pid, lease_expires)
-        WHERE lease_owner IS NOT NULL""",
-    # Totals kept by triggers, so stats() and the bound never scan the table.
-    """CREATE TABLE totals (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        entries INTEGER NOT NULL,
-        bytes INTEGER NOT NULL
-    )""",
-    "INSERT INTO totals (id, entries, bytes) VALUES (1, 0, 0)",
-    """CREATE TRIGGER entries_added AFTER INSERT ON entries BEGIN
-        UPDATE totals SET entries = entries + 1, bytes = bytes + NEW.size WHERE id = 1;
-    END""",
-    """CREATE TRIGGER entries_removed AFTER DELETE ON entries BEGIN
-        UPDATE totals SET entries = entries - 1, bytes = bytes - OLD.size WHERE id = 1;
-    END""",
-)
-_OBJECTS = {
-    ("table", "entries"), ("table", "totals"), ("index", "entries_leased"),
-    ("trigger", "entries_added"), ("trigger", "entries_removed"),
-}
-
-_INSERT = (
-    "INSERT INTO entries (message_id, exchange, topic, priority, meta, created, size, body)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_UNLEASE = (
-    "UPDATE entries SET lease_owner = NULL, lease_pid = NULL, lease_host = NULL,"
-    " lease_expires = NULL"
-)
-_SELECT = (
-    "SELECT seq, message_id, exchange, topic, priority, meta, body, created, claims"
-    " FROM entries"
-)
-
-#: Connections inherited through fork() while busy: never closed in the child (closing
-#: would roll back the parent's transaction in shared memory), only kept from the GC.
-_ABANDONED: list[sqlite3.Connection] = []
-_fork_lock = threading.Lock()
-#: Every open Spool of this process, and the locks os.fork() holds while it forks.
+#: Every open Spool of this process (the os.fork() hooks in spool_lease wait for them).
 _LIVE: weakref.WeakSet[Spool] = weakref.WeakSet()
-_HELD_AT_FORK: list[threading.Lock] = []
-
-
-def _before_fork() -> None:
-    """Let calls in progress finish, so no transaction is open in the child's copy.
-
-    Each wait is bounded (a call lasts at most about ``busy_timeout``); a Spool still
-    busy then is forked as it is, and the child leaves that connection alone.
-    """
-    for spool in list(_LIVE):
-        lock = spool._lock
-        if lock.acquire(timeout=spool._busy_timeout + 5.0):
-            _HELD_AT_FORK.append(lock)
-
-
-def _after_fork_in_parent() -> None:
-    while _HELD_AT_FORK:
-        _HELD_AT_FORK.pop().release()
-
-
-def _after_fork_in_child() -> None:
-    global _fork_lock
-    _fork_lock = threading.Lock()
-    _after_fork_in_parent()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(
-        before=_before_fork,
-        after_in_parent=_after_fork_in_parent,
-        after_in_child=_after_fork_in_child,
-    )
-
-
-class SpoolError(Exception):
-    """The spool file cannot be used: the message names the path and what is wrong."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"faultwrap spool {path}: {problem}")
-        self.path = path
-        self.problem = problem
-
-
-@dataclass(frozen=True)
-class SpoolEntry:
-    """What a publisher needs to send one notification again, as the sender built it.
-
-    ``exchange``, ``topic`` (routing key or target topic), ``priority`` and ``meta`` (e.g.
-    JSON of message properties) are opaque to the spool; ``body`` is the serialized
-    message, bytes or text, returned as it was given. ``message_id`` is kept unchanged.
-    """
-
-    message_id: str
-    topic: str
-    priority: str
-    body: bytes | str = field(repr=False)  # never in a log line through repr()
-    exchange: str | None = None
-    meta: str | None = None
-
-    @property
-    def size(self) -> int:
-        """Bytes of the body as stored (UTF-8 for text)."""
-        body = self.body
-        return len(body) if isinstance(body, bytes) else len(body.encode("utf-8"))
-
-
-@dataclass(frozen=True, kw_only=True)
-class ClaimedEntry(SpoolEntry):
-    """An entry leased to this Spool: publish it, then ``ack`` or ``release`` its ``seq``."""
-
-    seq: int
-    #: When it was put (seconds since the epoch, this host's clock).
-    created: float
-    #: How many times it was claimed, this claim included (>1: a replay after a failure).
-    claims: int
-
-
-def host_identity() -> str:
-    """Who can tell whether a pid is alive: this host, this boot, this pid namespace.
-
-    Processes in different containers may share a spool on one volume and one hostname;
-    a pid seen from another pid namespace or boot says nothing, so only leases taken
-    under the same identity are freed by the dead-pid rule (the others expire).
-    """
-    parts = [socket.gethostname()]
-    try:
-        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
-            parts.append(f.read().strip())
-    except OSError:
-        pass
-    try:
-        parts.append(os.readlink("/proc/self/ns/pid"))
-    except OSError:
-        pass
-    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:16]
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    except OSError:
-        return True  # cannot tell: let the lease expire
-    return True
-
-
-def _is_full(exc: BaseException | None) -> bool:
-    """SQLITE_FULL: the file reached max_page_count (or the disk is full)."""
-    if not isinstance(exc, sqlite3.Error):
-        return False
-    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
-    if code is not None:
-        return code & 0xFF == sqlite3.SQLITE_FULL
-    return "database or disk is full" in str(exc)
 
 
 class Spool:
@@ -290,10 +122,10 @@ class Spool:
         self._closed = False
         self._pid = os.getpid()
         self._owner = secrets.token_hex(8)
-        self._prepare_path()
+        prepare_path(self.path)
         conn = self._connect()
         try:
-            self._validate(conn, check_timeout)
+            validate(self.path, conn, check_timeout)
             self._page_size = conn.execute("PRAGMA page_size").fetchone()[0]
             # A bound below the current file cannot shrink it: SQLite keeps max_page_count
             # >= page_count and nothing is deleted to make room.
@@ -383,7 +215,7 @@ class Spool:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 now = time.time()
-                dead = self._dead_pids(conn, now)
+                dead = dead_pids(conn, self._host, self._pid, now)
                 freed = 0
                 if dead:  # all their leases at once: one log line per dead process
                     marks = ", ".join("?" * len(dead))
@@ -510,23 +342,6 @@ class Spool:
             self._after_fork()
         return _Using(self, self._max_pages if grow else self._put_pages)
 
-    def _after_fork(self) -> None:
-        """First call in a forked child: its own lock, owner token and connection."""
-        with _fork_lock:
-            if self._pid == os.getpid():
-                return
-            inherited, self._conn = self._conn, None
-            busy = self._lock.locked()  # a parent thread was inside a call at fork time
-            if inherited is not None:
-                if busy or inherited.in_transaction:
-                    _ABANDONED.append(inherited)
-                else:
-                    inherited.close()
-            self._lock = threading.Lock()
-            self._owner = secrets.token_hex(8)
-            self._host = host_identity()
-            self._pid = os.getpid()
-
     def _connection(self) -> sqlite3.Connection:
         if self._closed:
             raise SpoolError(self.path, "closed")
@@ -535,214 +350,12 @@ class Spool:
             self._conn_pages = 0
         return self._conn
 
+    def _after_fork(self) -> None:
+        """First call in a forked child: its own lock, owner token and connection."""
+        after_fork(self)
+
     def _connect(self) -> sqlite3.Connection:
-        try:
-            conn = sqlite3.connect(
-                self.path, timeout=self._busy_timeout, isolation_level=None,
-                check_same_thread=False,
-            )
-        except sqlite3.Error as exc:
-            raise SpoolError(self.path, _describe(exc)) from exc
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
-            conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
-        except sqlite3.Error as exc:
-            conn.close()
-            raise SpoolError(self.path, _describe(exc)) from exc
-        return conn
-
-    # -- opening -----------------------------------------------------------------------------
-
-    def _prepare_path(self) -> None:
-        path = self.path
-        if os.path.isdir(path):
-            raise SpoolError(path, "is a directory, not a spool file")
-        parent = os.path.dirname(path)
-        if os.path.lexists(parent) and not os.path.isdir(parent):
-            raise SpoolError(path, f"{parent} is not a directory")
-        try:
-            os.makedirs(parent, mode=0o700, exist_ok=True)
-        except OSError as exc:
-            raise SpoolError(path, f"cannot create directory {parent}: {exc.strerror}") from exc
-        if not os.access(parent, os.W_OK | os.X_OK):
-            raise SpoolError(path, f"directory {parent} is not writable (SQLite keeps its "
-                             "-wal and -shm files next to the spool)")
-        try:
-            # Created private: the notifications are scrubbed, still nobody else's business.
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise SpoolError(path, f"cannot open for writing: {exc.strerror}") from exc
-        try:
-            header = os.read(fd, len(_SQLITE_HEADER))
-        finally:
-            os.close(fd)
-        if header and header != _SQLITE_HEADER:
-            raise SpoolError(path, "is not an SQLite database (foreign or corrupt file); "
-                             "move it away to start an empty spool")
-
-    def _validate(self, conn: sqlite3.Connection, check_timeout: float) -> None:
-        app_id, version = _identity(conn)
-        if app_id == 0 and version == 0:
-            if self._create(conn):
-                return
-            app_id, version = _identity(conn)  # another process made it meanwhile
-        if app_id != APPLICATION_ID:
-            raise SpoolError(self.path, f"is an SQLite database of another application "
-                             f"(application_id {app_id:#x}), not a faultwrap spool")
-        if version > SCHEMA_VERSION:
-            raise SpoolError(self.path, f"has schema version {version}, written by a newer "
-                             f"faultwrap (this one knows up to {SCHEMA_VERSION})")
-        if version < 1:
-            raise SpoolError(self.path, f"has unknown schema version {version}")
-        self._quick_check(conn, check_timeout)
-        objects = set(conn.execute("SELECT type, name FROM sqlite_master").fetchall())
-        missing = sorted(f"{kind} {name}" for kind, name in _OBJECTS - objects)
-        columns = [row[1] for row in conn.execute("PRAGMA table_info(entries)")]
-        if missing or columns != list(_COLUMNS):
-            raise SpoolError(self.path, "has a damaged schema (missing: "
-                             f"{', '.join(missing) or 'none'}; entries columns: "
-                             f"{', '.join(columns) or 'none'})")
-        if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
-            raise SpoolError(self.path, "cannot be switched to WAL mode")
-
-    def _create(self, conn: sqlite3.Connection) -> bool:
-        """Make the schema in an empty file; False when another process made it first."""
-        self._refuse_foreign_tables(conn)  # before WAL mode changes someone else's file
-        # auto_vacuum must be chosen before the first table exists (a no-op after):
-        # INCREMENTAL lets ack() hand freed pages back to the file system, a few at a time.
-        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
-        if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
-            raise SpoolError(self.path, "cannot be switched to WAL mode")
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if _identity(conn) != (0, 0):
-                conn.execute("COMMIT")
-                return False
-            self._refuse_foreign_tables(conn)
-            for statement in _SCHEMA:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.execute("COMMIT")
-        except BaseException:
-            _rollback(conn)
-            raise
-        return True
-
-    def _refuse_foreign_tables(self, conn: sqlite3.Connection) -> None:
-        names = sorted(row[0] for row in conn.execute("SELECT name FROM sqlite_master"))
-        if names:
-            raise SpoolError(self.path, "is an SQLite database without a faultwrap schema "
-                             f"(it holds {', '.join(names)[:200]})")
-
-    def _quick_check(self, conn: sqlite3.Connection, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        conn.set_progress_handler(lambda: time.monotonic() > deadline, 10000)
-        try:
-            rows = conn.execute("PRAGMA quick_check(5)").fetchall()
-        except sqlite3.OperationalError as exc:
-            if "interrupt" not in str(exc):
-                raise
-            LOG.warning("faultwrap spool %s: integrity check did not finish in %.1f s; "
-                        "opened unchecked", self.path, timeout)
-            return
-        finally:
-            conn.set_progress_handler(None, 0)
-        problems = [row[0] for row in rows]
-        if problems != ["ok"]:
-            raise SpoolError(self.path, "is corrupt (integrity check: "
-                             f"{'; '.join(problems)[:300]}); move it away to start an "
-                             "empty spool")
-
-    # -- helpers -------------------------------------------------------------------------------
-
-    def _dead_pids(self, conn: sqlite3.Connection, now: float) -> list[int]:
-        """Pids of this host holding live leases that no longer exist (not ours)."""
-        pids = conn.execute(
-            "SELECT DISTINCT lease_pid FROM entries WHERE lease_owner IS NOT NULL"
-            " AND lease_host = ? AND lease_expires > ? AND lease_pid != ?",
-            (self._host, now, self._pid),
-        ).fetchall()
-        return [pid for (pid,) in pids if not _pid_alive(pid)]
-
-
-class _Using:
-    """``with spool._using() as conn``: the process's connection under the Spool's lock,
-    every sqlite3 error turned into a SpoolError naming the path."""
-
-    def __init__(self, spool: Spool, max_pages: int) -> None:
-        self._spool = spool
-        self._lock = spool._lock
-        self._max_pages = max_pages
-
-    def __enter__(self) -> sqlite3.Connection:
-        self._lock.acquire()
-        try:
-            conn = self._spool._connection()
-            if self._spool._conn_pages != self._max_pages:
-                conn.execute(f"PRAGMA max_page_count = {self._max_pages}").fetchall()
-                self._spool._conn_pages = self._max_pages
-            return conn
-        except sqlite3.Error as exc:
-            self._lock.release()
-            raise SpoolError(self._spool.path, _describe(exc)) from exc
-        except BaseException:
-            self._lock.release()
-            raise
-
-    def __exit__(self, kind, exc, tb) -> None:
-        self._lock.release()
-        if isinstance(exc, sqlite3.Error):
-            raise SpoolError(self._spool.path, _describe(exc)) from exc
-
-
-def _give_back_space(conn: sqlite3.Connection) -> None:
-    """Shrink the file by a bounded step when over half of it is free pages.
-
-    Its own transaction after the ack's: Python's sqlite3 steps a statement without
-    result columns once, and incremental_vacuum frees one page per step; executescript
-    steps it to the end.
-    """
-    try:
-        free = conn.execute("PRAGMA freelist_count").fetchone()[0]
-        if free >= 16 and free * 2 >= conn.execute("PRAGMA page_count").fetchone()[0]:
-            conn.executescript(f"PRAGMA incremental_vacuum({VACUUM_STEP_PAGES});")
-    except sqlite3.Error as exc:  # the ack is committed: never report it as failed
-        LOG.debug("faultwrap spool: space not given back this time (%s)", exc)
-
-
-def _identity(conn: sqlite3.Connection) -> tuple[int, int]:
-    """(application_id, user_version) from the file's header."""
-    return (
-        conn.execute("PRAGMA application_id").fetchone()[0],
-        conn.execute("PRAGMA user_version").fetchone()[0],
-    )
-
-
-def _rollback(conn: sqlite3.Connection) -> None:
-    if conn.in_transaction:
-        try:
-            conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass
-
-
-def _describe(exc: sqlite3.Error) -> str:
-    """The SQLite error in an operator's words (never a message body: SQLite does not
-    quote bound values in its errors)."""
-    text = str(exc)
-    hints = {
-        "file is not a database": "is not an SQLite database (foreign or corrupt file)",
-        "malformed": "is corrupt (database disk image is malformed)",
-        "locked": f"is locked by another process beyond the busy timeout ({text})",
-        "unable to open": "cannot be opened (missing directory or no permission)",
-        "readonly": "is read-only (file or directory permissions)",
-    }
-    for needle, words in hints.items():
-        if needle in text:
-            return words
-    return f"{type(exc).__name__}: {text}"
+        return connect(self.path, self._busy_timeout, self._synchronous)
 
 
 __all__ = [
