@@ -38,11 +38,14 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))  # tests.support
 sys.path.insert(0, str(BENCH))
 
 import report
 import scenarios
 import stacks
+
+from tests.support.broker import broker_reachable
 
 RESULTS = BENCH / "results"
 HARNESS = BENCH / "harness.py"
@@ -160,7 +163,7 @@ def run_suite(args, chosen: list[scenarios.Scenario]) -> dict[str, Any]:
                  "higher_is_better": s.higher_is_better, "rounds": []}
         for s in chosen
     }
-    broker = any(s.broker for s in chosen) and stacks.broker_reachable()
+    broker = any(s.broker for s in chosen) and broker_reachable()
     topics = []
     with tempfile.TemporaryDirectory(prefix="faultwrap-bench-") as tmp:
         workdir = Path(tmp)

@@ -11,20 +11,22 @@ hooks the harness calls between rounds (``after_round``) and at exit (``close``)
 
 from __future__ import annotations
 
-import socket
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # tests.support, as bench_emit.py and harness.py do
+
 from apps import NaiveApiFault, TryExcept, server_environ
 
-BROKER_HOST, BROKER_PORT = "127.0.0.1", 5672
-BROKER_URL = f"rabbit://guest:guest@{BROKER_HOST}:{BROKER_PORT}/"
-
-#: oslo.messaging priorities: the ``<topic>.<priority>`` queues a publisher may declare.
-PRIORITIES = ("audit", "debug", "info", "warn", "error", "critical", "sample")
+# The test broker's address and its ``<topic>.<priority>`` queues, from the one place
+# the tests keep them.
+from tests.support.broker import BROKER_HOST, BROKER_PORT, BROKER_URL, PRIORITIES
 
 
 @dataclass
@@ -79,17 +81,6 @@ def faultwrap_conf(driver: list[str], url: str, topic: str, **notifications: Any
     for name, value in notifications.items():
         conf.set_override(name, value, group="notifications")
     return conf
-
-
-def broker_reachable(timeout: float = 2.0) -> bool:
-    """Does an AMQP broker answer on 127.0.0.1:5672?"""
-    try:
-        with socket.create_connection((BROKER_HOST, BROKER_PORT), timeout=timeout) as sock:
-            sock.settimeout(timeout)
-            sock.sendall(b"AMQP\x00\x00\x09\x01")
-            return bool(sock.recv(8))
-    except OSError:
-        return False
 
 
 def delete_queues(topics: Iterable[str]) -> int:

@@ -64,6 +64,18 @@ def _received_ids(queues, queue: str, count: int) -> list[str]:
     return [(unwrap(body) if "oslo.message" in body else body)["message_id"] for body in got]
 
 
+def _publish_confirmed(exchange: str, queue: str, count: int, **options) -> list[bp.Notification]:
+    """One batch through a publisher of its own with ``options``; every one confirmed."""
+    publisher = _publisher(**options)
+    try:
+        batch = _batch(exchange, queue, count)
+        result = publisher.publish(batch)
+    finally:
+        publisher.close()
+    assert result.confirmed == (True,) * count
+    return batch
+
+
 def _name(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
@@ -220,13 +232,7 @@ def test_durable_option_falls_back_to_the_existing_non_durable_exchange_as_oslo_
     exchange, queue = _name("fwx"), f"{topic}.info"
     admin.exchanges.add(exchange)
     admin.channel.exchange_declare(exchange, "topic", durable=False, auto_delete=False)
-    publisher = _publisher(amqp_durable_queues=True)
-    try:
-        batch = _batch(exchange, queue, 3)
-        result = publisher.publish(batch)
-    finally:
-        publisher.close()
-    assert result.confirmed == (True,) * 3
+    batch = _publish_confirmed(exchange, queue, 3, amqp_durable_queues=True)
     assert _received_ids(queues, queue, 3) == _ids(batch)
     # The queue followed the exchange: non-durable, so an equivalent declaration passes.
     admin.channel.queue_declare(queue, durable=False, auto_delete=False)
@@ -236,13 +242,7 @@ def test_quorum_option_declares_a_quorum_queue(broker, queues, admin, topic):
     exchange, queue = _name("fwq"), f"{topic}.info"
     admin.exchanges.add(exchange)
     admin.queues.add(queue)
-    publisher = _publisher(rabbit_quorum_queue=True)
-    try:
-        batch = _batch(exchange, queue, 5)
-        result = publisher.publish(batch)
-    finally:
-        publisher.close()
-    assert result.confirmed == (True,) * 5
+    batch = _publish_confirmed(exchange, queue, 5, rabbit_quorum_queue=True)
     # RabbitMQ refuses a declaration that differs in queue type, and accepts the same one.
     with pytest.raises(amqp.exceptions.PreconditionFailed, match="x-queue-type"):
         admin.channel.queue_declare(queue, durable=True, auto_delete=False)

@@ -16,6 +16,7 @@ from paste.deploy import loadapp
 
 from faultwrap import notifier, paste
 from tests.support.broker import unwrap
+from tests.support.paste_ini import healthcheck_composite
 
 pytestmark = pytest.mark.broker
 
@@ -25,32 +26,6 @@ WINDOW = 2.0
 #: timeout (2 s); recovery needs that, a transport renewal and one window.
 DEGRADE_WAIT = 30.0
 RECOVER_WAIT = 60.0
-
-PASTE = """
-[composite:main]
-use = egg:Paste#urlmap
-/: api
-/healthcheck: healthcheck
-
-[pipeline:api]
-pipeline = faultwrap demo
-
-[filter:faultwrap]
-use = egg:faultwrap#faultwrap
-oslo_config_file = {conf}
-
-[app:demo]
-use = egg:faultwrap#demo
-
-[app:healthcheck]
-use = egg:oslo.middleware#healthcheck
-oslo_config_project = faultwrap-health-test
-oslo_config_file = {empty}
-backends = faultwrap_delivery
-detailed = false
-faultwrap_stall_seconds = {stall}
-faultwrap_window_seconds = {window}
-"""
 
 CONF = """
 [oslo_messaging_notifications]
@@ -77,7 +52,9 @@ def app(tmp_path, broker, proxy, topic, queues):
     empty = tmp_path / "empty.conf"
     empty.write_text("")
     ini = tmp_path / "api-paste.ini"
-    ini.write_text(PASTE.format(conf=conf, empty=empty, stall=STALL, window=WINDOW))
+    ini.write_text(healthcheck_composite(
+        conf, empty, "faultwrap-health-test", backends="faultwrap_delivery", detailed="false",
+        faultwrap_stall_seconds=STALL, faultwrap_window_seconds=WINDOW))
     test_app = webtest.TestApp(loadapp(f"config:{ini}"))
     test_app.fault_conf = paste.private_conf(None, str(conf))  # FaultWrapper's ConfigOpts
     yield test_app

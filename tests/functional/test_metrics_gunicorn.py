@@ -20,6 +20,7 @@ import pytest
 
 from faultwrap import metrics_app
 from tests.support.broker import unwrap
+from tests.support.paste_ini import healthcheck_composite
 from tests.support.servers import REPO_ROOT, ServerProcess, free_port, http_get
 
 pytestmark = pytest.mark.broker
@@ -38,35 +39,6 @@ topics = {topic}
 host = metricstest
 notify_api_faults = true
 metrics_dir = {mdir}
-"""
-
-PASTE = """
-[composite:main]
-use = egg:Paste#urlmap
-/: api
-/metrics: metrics
-/healthcheck: healthcheck
-
-[pipeline:api]
-pipeline = faultwrap demo
-
-[filter:faultwrap]
-use = egg:faultwrap#faultwrap
-oslo_config_file = {conf}
-
-[app:demo]
-use = egg:faultwrap#demo
-
-[app:metrics]
-use = egg:faultwrap#metrics
-oslo_config_file = {conf}
-
-[app:healthcheck]
-use = egg:oslo.middleware#healthcheck
-oslo_config_project = faultwrap-metrics-test
-oslo_config_file = {empty}
-backends = faultwrap_delivery
-faultwrap_metrics_dir = {mdir}
 """
 
 # The hook docs/metrics.rst gives: the master forgets a dead worker's live gauges.
@@ -114,7 +86,8 @@ def server(tmp_path, broker, topic, queues):
     empty = tmp_path / "empty.conf"
     empty.write_text("")
     ini = tmp_path / "api-paste.ini"
-    ini.write_text(PASTE.format(conf=conf, mdir=mdir, empty=empty))
+    ini.write_text(healthcheck_composite(conf, empty, "faultwrap-metrics-test", metrics=True,
+                                         backends="faultwrap_delivery", faultwrap_metrics_dir=mdir))
     port = free_port()
     gconf = tmp_path / "gunicorn.conf.py"
     gconf.write_text(GUNICORN.format(port=port, mdir=str(mdir)))

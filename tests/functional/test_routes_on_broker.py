@@ -14,14 +14,13 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-import time
 import uuid
 
 import pytest
 
 from faultwrap import notifier
 from faultwrap.emitters import baremetal, image
-from tests.support.broker import BROKER_HOST, BROKER_PORT, PRIORITIES, unwrap
+from tests.support.broker import BROKER_HOST, BROKER_PORT, PRIORITIES, poll, unwrap
 from tests.support.conf import make_conf
 from tests.support.emitters import every_emitter
 from tests.support.samples import NODE
@@ -68,19 +67,16 @@ class Bindings:
     def get(self, queue: str, count: int, host: str, timeout: float = WAIT) -> list[tuple]:
         """Up to ``count`` (exchange, routing key, event type), polling at most
         ``timeout``; on Ironic's shared routing key only those ``host`` published."""
-        got = []
-        deadline = time.monotonic() + timeout
-        while len(got) < count and time.monotonic() < deadline:
-            msg = self.channel.basic_get(queue, no_ack=True)
-            if msg is None:
-                time.sleep(0.02)
-                continue
+        got: list[tuple] = []
+        for msg in poll(self.channel, queue, timeout) if count > 0 else ():
             inner = unwrap(json.loads(msg.body))
             info = msg.delivery_info
             if info["routing_key"].startswith(f"{IRONIC_TOPIC}.") and not inner[
                     "publisher_id"].endswith(host):
                 continue  # another publisher on Ironic's shared routing key
             got.append((info["exchange"], info["routing_key"], inner["event_type"]))
+            if len(got) == count:
+                break
         return got
 
     def close(self, extra_queues: list[str]) -> None:

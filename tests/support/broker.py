@@ -4,10 +4,12 @@ messagingv2 bodies, and the ``faultwrap`` command the process tests run."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import socket
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from faultwrap import levels
@@ -55,6 +57,18 @@ def queue_exists(name: str) -> bool:
         conn.close()
 
 
+def poll(channel, queue: str, timeout: float) -> Iterator:
+    """Raw messages from ``queue`` as they arrive, for at most ``timeout`` seconds; the
+    caller stops taking them once it has what it needs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg = channel.basic_get(queue, no_ack=True)
+        if msg is None:
+            time.sleep(0.02)
+            continue
+        yield msg
+
+
 class QueueReader:
     """Reads raw messages from ``<topic>.<priority>`` queues and deletes them afterwards."""
 
@@ -75,15 +89,7 @@ class QueueReader:
     def get_raw(self, queue: str, count: int = 1, timeout: float = 10.0) -> list:
         """Up to ``count`` raw amqp messages, polling at most ``timeout`` seconds."""
         self.queues.add(queue)
-        got = []
-        deadline = time.monotonic() + timeout
-        while len(got) < count and time.monotonic() < deadline:
-            msg = self.channel.basic_get(queue, no_ack=True)
-            if msg is None:
-                time.sleep(0.02)
-                continue
-            got.append(msg)
-        return got
+        return list(itertools.islice(poll(self.channel, queue, timeout), count))
 
     def get(self, queue: str, count: int = 1, timeout: float = 10.0) -> list[dict]:
         """Decoded bodies (the outer JSON; see ``unwrap`` for messagingv2)."""
