@@ -127,6 +127,10 @@ class BatchConnection:
         self._check_owner()
         if self._conn is None:
             return
+        self._read_or_repair()
+
+    def _read_or_repair(self) -> None:
+        """Read what is pending; a closed channel is reopened, a dead connection dropped."""
         try:
             self._read_pending()
         except amqp.exceptions.ChannelError:
@@ -146,12 +150,7 @@ class BatchConnection:
     def _ensure_connection(self) -> None:
         """Connected, with a live channel; a dead idle connection is replaced before sending."""
         if self._conn is not None:
-            try:
-                self._read_pending()
-            except amqp.exceptions.ChannelError:
-                self._recover_channel()
-            except (OSError, amqp.exceptions.AMQPError):
-                self._drop()
+            self._read_or_repair()
         if self._conn is None:
             self._connect()
 

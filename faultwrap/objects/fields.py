@@ -220,12 +220,10 @@ class FlexibleDict(fields.FieldType):
         return {"type": ["object"]}
 
 
-class FlexibleDictField(fields.AutoTypedField):
+class FlexibleDictField(ovo.NullAs, fields.AutoTypedField):
     """None becomes ``{}`` when nullable, as in Ironic: its payloads never carry null."""
 
     AUTO_TYPE = FlexibleDict()
 
-    def _null(self, obj: Any, attr: str) -> Any:
-        if self.nullable:
-            return {}
-        return super()._null(obj, attr)
+    def null_as(self) -> dict:
+        return {}

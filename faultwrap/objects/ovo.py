@@ -1,8 +1,8 @@
 """The one seam to oslo.versionedobjects' private attributes.
 
 oslo.versionedobjects has no public accessors for a field's type, an enum's values,
-an object field's class name, a container's element field, a registry's class table
-or the namespaced primitive keys; faultwrap needs each (schemas, fingerprints, its own
+an object field's class name, a container's element field, a registry's class table,
+the namespaced primitive keys or the hook that stores an assigned None; faultwrap needs each (schemas, fingerprints, its own
 registry, error messages). Every use is here, each with a test in
 ``tests/unit/test_objects_ovo.py`` that fails if oslo renames it.
 """
@@ -41,3 +41,16 @@ def use_class_table(registry: Any, table: Any) -> None:
 def primitive_key(cls: Any, name: str) -> str:
     """``<namespace>_object.<name>`` of ``cls`` (``_obj_primitive_key``)."""
     return cls._obj_primitive_key(name)
+
+
+class NullAs:
+    """Field mixin: None assigned to a nullable field is stored as ``null_as()``
+    (oslo's hook ``Field._null``); a field that is not nullable behaves as oslo's."""
+
+    def null_as(self) -> Any:
+        raise NotImplementedError
+
+    def _null(self, obj: Any, attr: str) -> Any:
+        if self.nullable:
+            return self.null_as()
+        return super()._null(obj, attr)

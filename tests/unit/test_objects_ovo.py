@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 
+import pytest
 from oslo_versionedobjects import base as ovo_base
 from oslo_versionedobjects import fields as ovo_fields
 
@@ -54,3 +55,18 @@ def test_primitive_key():
     assert ovo.primitive_key(api_fault.ApiFaultPayload, "data") == "faultwrap_object.data"
     primitive = base.EventType(object="api", action="fault").obj_to_primitive()
     assert ovo.primitive_key(base.EventType, "name") in primitive
+
+
+def test_null_as_replaces_a_none_only_on_a_nullable_field():
+    assert "_null" in vars(ovo_fields.Field)  # the hook the mixin overrides
+
+    class Zero(ovo.NullAs, ovo_fields.IntegerField):
+        def null_as(self) -> int:
+            return 0
+
+    assert Zero(nullable=True).coerce(None, "count", None) == 0
+    assert ovo_fields.IntegerField(nullable=True).coerce(None, "count", None) is None
+    assert Zero(nullable=False, default=7).coerce(None, "count", None) == 7
+    with pytest.raises(ValueError, match="Field `count' cannot be None"):
+        Zero(nullable=False).coerce(None, "count", None)
+    assert fw_fields.FlexibleDictField(nullable=True).coerce(None, "extra", None) == {}
