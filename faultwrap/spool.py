@@ -14,7 +14,8 @@ The file is in WAL mode; its size is bounded by ``max_bytes`` through SQLite's o
 ``max_page_count``, so a ``put`` that does not fit is refused, never half-stored. The
 spool stores what it is given, already scrubbed, and never logs a message body.
 See docs/spool.rst for the guarantees and their limits. The file and its checks at open
-are in :mod:`faultwrap.spool_file`; entries, leases and fork() in :mod:`faultwrap.spool_lease`.
+are in :mod:`faultwrap.spool_file`; entries, leases and fork() in :mod:`faultwrap.spool_lease`;
+``stats()`` in :mod:`faultwrap.spool_stats`.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from faultwrap.spool_lease import (  # noqa: F401
     dead_pids,
     host_identity,
 )
+from faultwrap.spool_stats import read_stats
 
 LOG = logging.getLogger(__name__)
 
@@ -292,31 +294,7 @@ class Spool:
         empty), ``leased`` (held under a lease not yet expired), ``file_bytes`` and
         ``max_bytes``. Cheap: read from the totals and the index, never a table scan."""
         with self._using() as conn:
-            now = time.time()
-            conn.execute("BEGIN")
-            try:
-                entries, size = conn.execute(
-                    "SELECT entries, bytes FROM totals WHERE id = 1"
-                ).fetchone()
-                first = conn.execute(
-                    "SELECT created FROM entries ORDER BY seq LIMIT 1"
-                ).fetchone()
-                leased = conn.execute(
-                    "SELECT COUNT(*) FROM entries"
-                    " WHERE lease_owner IS NOT NULL AND lease_expires > ?",
-                    (now,),
-                ).fetchone()[0]
-                pages = conn.execute("PRAGMA page_count").fetchone()[0]
-            finally:
-                _rollback(conn)
-        return {
-            "entries": entries,
-            "bytes": size,
-            "oldest_age": None if first is None else max(0.0, now - first[0]),
-            "leased": leased,
-            "file_bytes": pages * self._page_size,
-            "max_bytes": self.max_bytes,
-        }
+            return read_stats(conn, self._page_size, self.max_bytes)
 
     def close(self) -> None:
         """Close this process's connection; later calls raise ``SpoolError``.

@@ -13,7 +13,6 @@ except in strict mode, which tests switch on to see the error itself: see ``stri
 
 from __future__ import annotations
 
-import collections
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -23,6 +22,7 @@ from oslo_versionedobjects import base as ovo_base
 from faultwrap import envelope, failures, sources
 from faultwrap import notifier as fw_notifier
 from faultwrap.objects import fields, ovo
+from faultwrap.objects.registry import FaultwrapObjectRegistry, registered_class
 
 #: Strict mode (one for legacy and versioned): ``faultwrap.failures.strict``.
 strict = failures.strict
@@ -56,34 +56,6 @@ def versioned_enabled(conf: cfg.ConfigOpts | None = None, level: str | None = No
     if settings.config_error is not None or not (settings.sending and settings.versioned):
         return False
     return level is None or core.is_enabled(True, level)
-
-
-# -- the registry -----------------------------------------------------------------------
-
-
-class FaultwrapObjectRegistry(ovo_base.VersionedObjectRegistry):
-    """faultwrap's own registry.
-
-    oslo's ``VersionedObjectRegistry`` keeps one class table for every project in the
-    process, keyed by class name: our ``ServiceStatusPayload`` would replace Nova's
-    (or be replaced by it) in a process that imports both. This registry keeps its
-    own table, so names only need to be unique within faultwrap and its users.
-    """
-
-    _faultwrap_classes: ClassVar[collections.defaultdict] = collections.defaultdict(list)
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> FaultwrapObjectRegistry:  # noqa: PYI034
-        self = object.__new__(cls)
-        ovo.use_class_table(self, FaultwrapObjectRegistry._faultwrap_classes)
-        return self
-
-
-def registered_class(name: str) -> type[ovo_base.VersionedObject]:
-    """The newest registered class called ``name`` (KeyError if there is none)."""
-    classes = FaultwrapObjectRegistry.obj_classes().get(name)
-    if not classes:
-        raise KeyError(f"no versioned notification object named {name!r} is registered")
-    return classes[0]
 
 
 # -- objects ----------------------------------------------------------------------------
